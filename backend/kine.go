@@ -1,0 +1,138 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/k3s-io/kine/pkg/drivers/generic"
+	"github.com/k3s-io/kine/pkg/endpoint"
+	"github.com/k3s-io/kine/pkg/tls"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// kineBackend serves the etcd API from kine inside the vkube process.
+type kineBackend struct {
+	kind     Kind
+	endpoint Endpoint
+	lifecycle
+	wg sync.WaitGroup
+}
+
+// maxUnixSocketPath is sun_path's size minus the terminating NUL.
+const maxUnixSocketPath = 107
+
+func startKine(ctx context.Context, cfg Config, dsn string) (Backend, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("backend: data dir: %w", err)
+	}
+	socket, err := filepath.Abs(filepath.Join(cfg.DataDir, "kine.sock"))
+	if err != nil {
+		return nil, err
+	}
+	listener := "unix://" + socket
+	if len(socket) > maxUnixSocketPath || cfg.ListenTCP {
+		port, err := freeLoopbackPort()
+		if err != nil {
+			return nil, err
+		}
+		listener = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	}
+	routeKineLogs(cfg.Logger, dsn)
+
+	b := &kineBackend{kind: cfg.Kind, lifecycle: newLifecycle()}
+	b.endpoint = Endpoint{Servers: []string{endpointFor(listener)}}
+	kctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	go func() {
+		defer close(b.stopped)
+		b.run(ctx, kctx, cfg, dsn, listener)
+		<-kctx.Done()
+		b.wg.Wait()
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-kctx.Done():
+		}
+	}()
+	return b, nil
+}
+
+// run starts kine, retrying with backoff while the database cannot be reached or refuses us.
+func (b *kineBackend) run(ctx, kctx context.Context, cfg Config, dsn, listener string) {
+	backoff := wait.Backoff{Duration: time.Second, Factor: 1.5, Jitter: 0.1, Steps: 100, Cap: 15 * time.Second}
+	for attempt := 1; ; attempt++ {
+		err := b.listen(kctx, cfg, dsn, listener)
+		if err == nil {
+			close(b.ready)
+			return
+		}
+		delay := backoff.Step()
+		cfg.Logger.Error("datastore not available yet; retrying", "attempt", attempt, "retryIn", delay.Round(100*time.Millisecond), "error", redactErr(err, dsn))
+		select {
+		case <-kctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (b *kineBackend) listen(ctx context.Context, cfg Config, dsn, listener string) error {
+	if b.kind != SQLite {
+		d, err := ParseDSN(dsn)
+		if err != nil {
+			return err
+		}
+		if err := dialOnce(ctx, d.Network, d.Host); err != nil {
+			return fmt.Errorf("database server %s unreachable: %w", d.Host, err)
+		}
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	_, err := endpoint.Listen(lctx, endpoint.Config{
+		Listener:             listener,
+		Endpoint:             dsn,
+		WaitGroup:            &b.wg,
+		BackendTLSConfig:     tls.Config{CAFile: cfg.ClientTLS.CAFile, CertFile: cfg.ClientTLS.CertFile, KeyFile: cfg.ClientTLS.KeyFile},
+		MetricsRegisterer:    cfg.Registerer,
+		ConnectionPoolConfig: generic.ConnectionPoolConfig{MaxIdle: 20, MaxIdleTime: 2 * time.Minute},
+		NotifyInterval:       5 * time.Second,
+		EmulatedETCDVersion:  "3.6.11",
+		CompactInterval:      5 * time.Minute,
+		CompactTimeout:       5 * time.Second,
+		CompactMinRetain:     1000,
+		CompactBatchSize:     1000,
+		PollBatchSize:        500,
+		PollInterval:         time.Second,
+	})
+	if err != nil {
+		cancel()
+		return err
+	}
+	go func() { <-ctx.Done(); cancel() }()
+	cfg.Registerer = nil // metrics register once; a retried Listen must not panic on duplicates
+	return nil
+}
+
+func (b *kineBackend) Kind() Kind         { return b.kind }
+func (b *kineBackend) Endpoint() Endpoint { return b.endpoint }
+
+func endpointFor(listener string) string {
+	if len(listener) > 6 && listener[:6] == "tcp://" {
+		return "http://" + listener[6:]
+	}
+	return listener
+}
+
+// sqliteDSN is kine's SQLite endpoint with WAL and the busy timeout k3s uses.
+func sqliteDSN(dataDir string) string {
+	abs, err := filepath.Abs(filepath.Join(dataDir, "state.db"))
+	if err != nil {
+		abs = filepath.Join(dataDir, "state.db")
+	}
+	return "sqlite://" + abs + "?_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate&cache=shared"
+}

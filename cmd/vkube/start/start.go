@@ -1,0 +1,155 @@
+// Package start is `vkube start`: the supervisor of one virtual cluster.
+package start
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vkube.io/vkube/supervisor"
+)
+
+type flags struct {
+	name              string
+	namespace         string
+	dataDir           string
+	configFiles       []string
+	distro            string
+	kubernetesVersion string
+	backend           string
+	endpoint          string
+	endpointFile      string
+	tlsSANs           []string
+	bindAddress       string
+	advertiseAddress  string
+	port              int
+	healthAddress     string
+	kubeconfig        string
+	serviceCIDR       string
+	logFormat         string
+}
+
+// NewCommand builds `vkube start`.
+func NewCommand(out, errOut io.Writer) *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run a virtual cluster's control plane (the supervisor)",
+		Long: `Run one virtual cluster: generate or reuse its PKI, start its datastore and its
+control-plane processes, and write the admin kubeconfig to DATA_DIR/kubeconfig.yaml once the
+API is usable. Runs in the foreground until interrupted; state in --data-dir survives restarts.
+
+The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
+--datastore-endpoint-file over --datastore-endpoint, so it stays off process listings.`,
+		Example: `  # a standalone virtual cluster on embedded SQLite
+  vkube start --name dev --data-dir /tmp/dev
+  kubectl --kubeconfig /tmp/dev/kubeconfig.yaml get namespaces
+
+  # on PostgreSQL; vkube creates a database of its own when the DSN names none
+  VKUBE_DATASTORE_ENDPOINT='postgres://vkube:secret@127.0.0.1:5432/?sslmode=disable' \
+    vkube start --name team-a --data-dir /var/lib/vkube/team-a --backend postgres
+
+  # embedded etcd, another Kubernetes version, an extra SAN
+  vkube start --name v35 --data-dir /tmp/v35 --backend etcd --kubernetes-version v1.35.4 --tls-san vc.example.com`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd.Context(), f, cmd, errOut)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "virtual cluster name: a DNS-1123 label of at most 52 characters (default: the config's name, or \"vkube\")")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory for all state: PKI, datastore, kubeconfig (required)")
+	fl.StringArrayVarP(&f.configFiles, "config", "f", nil, "vkube.yaml or legacy vcluster values file; repeat to layer files")
+	fl.StringVar(&f.distro, "distro", "", "control-plane distro: k8s, eks, k3s or k0s (default k8s)")
+	fl.StringVar(&f.kubernetesVersion, "kubernetes-version", "", "Kubernetes version of the control plane, e.g. v1.34.2")
+	fl.StringVar(&f.backend, "backend", "", "datastore: sqlite, mysql, mariadb, postgres or etcd (default sqlite)")
+	fl.StringVar(&f.endpoint, "datastore-endpoint", "", "DSN (mysql://…, postgres://…) or etcd URLs (https://a:2379,https://b:2379); env VKUBE_DATASTORE_ENDPOINT")
+	fl.StringVar(&f.endpointFile, "datastore-endpoint-file", "", "file holding the datastore DSN or URLs")
+	fl.StringArrayVar(&f.tlsSANs, "tls-san", nil, "extra DNS name or IP for the API serving certificate; repeatable")
+	fl.StringVar(&f.bindAddress, "bind-address", "127.0.0.1", "address the API listens on")
+	fl.StringVar(&f.advertiseAddress, "advertise-address", "", "address the API advertises (default: the bind address)")
+	fl.IntVar(&f.port, "port", 0, "API port (default: a free port, kept across restarts)")
+	fl.StringVar(&f.healthAddress, "health-address", "127.0.0.1:0", "address of /healthz, /readyz and /metrics")
+	fl.StringVar(&f.kubeconfig, "kubeconfig-out", "", "where to write the admin kubeconfig (default DATA_DIR/kubeconfig.yaml)")
+	fl.StringVar(&f.serviceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default 10.96.0.0/12 standalone)")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in (empty: standalone)")
+	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) error {
+	logger, err := newLogger(f.logFormat, errOut)
+	if err != nil {
+		return err
+	}
+	if f.dataDir == "" {
+		return fmt.Errorf("--data-dir is required: the directory that keeps this virtual cluster's state")
+	}
+	if f.endpoint == "" {
+		f.endpoint = os.Getenv("VKUBE_DATASTORE_ENDPOINT")
+	}
+	cfg, warnings, err := buildConfig(f, cmd.Flags().Changed)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	dataDir, err := filepath.Abs(f.dataDir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	s, err := supervisor.Start(ctx, supervisor.Options{
+		Config: cfg, Namespace: f.namespace, DataDir: dataDir,
+		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
+		HealthAddress: f.healthAddress, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-s.Ready():
+		fmt.Fprintf(errOut, "\nvirtual cluster %q is ready:\n  kubectl --kubeconfig %s get namespaces\n\n", cfg.Name, s.Kubeconfig)
+		select {
+		case <-ctx.Done():
+		case runErr = <-s.Err():
+		}
+	case runErr = <-s.Err():
+	case <-ctx.Done():
+	}
+	if runErr != nil {
+		logger.Error("virtual cluster failed", "error", runErr)
+	}
+	logger.Info("stopping virtual cluster")
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stopCancel()
+	if err := s.Stop(stopCtx); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+func newLogger(format string, out io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(out, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(out, nil)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q is not supported: use text or json", format)
+	}
+}

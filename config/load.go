@@ -1,0 +1,243 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+)
+
+// legacyTopLevel are keys of the old vcluster charts (k3s, k0s, k8s, eks) that vkube.yaml lacks.
+// One of them at the top of a document marks it as legacy values.
+var legacyTopLevel = map[string]bool{
+	"vcluster": true, "syncer": true, "api": true, "controller": true, "scheduler": true,
+	"etcd": true, "coredns": true, "storage": true, "securityContext": true,
+	"podSecurityContext": true, "fsGroup": true, "isolation": true, "mapServices": true,
+	"enableHA": true, "ingress": true, "service": true, "volumeMounts": true, "volumes": true,
+	"resources": true, "replicas": true, "serviceCIDR": true, "k3sToken": true, "job": true,
+	"serviceAccount": true, "workloadServiceAccount": true, "rbac": true, "plugin": true,
+	"plugins": true, "init": true, "multiNamespaceMode": true, "fallbackHostDns": true,
+	"telemetry": true, "openshift": true, "monitoring": true, "defaultImageRegistry": true,
+	"globalAnnotations": true, "headless": true, "pro": true, "proxy": true, "admission": true,
+	"embeddedEtcd": true, "hostpathMapper": true, "nodeSelector": true, "affinity": true,
+	"tolerations": true, "priorityClassName": true, "labels": true, "annotations": true,
+	"podLabels": true, "podAnnotations": true, "podDisruptionBudget": true,
+}
+
+// legacySyncKeys are the children of the legacy `sync:` block (vkube.yaml has toHost/fromHost).
+var legacySyncKeys = map[string]bool{
+	"pods": true, "services": true, "endpoints": true, "configmaps": true, "secrets": true,
+	"persistentvolumeclaims": true, "events": true, "ingresses": true, "ingressclasses": true,
+	"fake-nodes": true, "fake-persistentvolumes": true, "nodes": true, "persistentvolumes": true,
+	"storageclasses": true, "legacy-storageclasses": true, "hoststorageclasses": true,
+	"priorityclasses": true, "networkpolicies": true, "volumesnapshots": true,
+	"poddisruptionbudgets": true, "serviceaccounts": true, "csidrivers": true, "csinodes": true,
+	"csistoragecapacities": true, "generic": true,
+}
+
+// Load reads one vkube.yaml document, or legacy vcluster chart values (converted, with
+// warnings about what was changed or ignored). New-format documents are strict: unknown keys
+// are errors that name the nearest known key. Load neither applies defaults nor validates:
+// callers apply their flags, then call SetDefaults and Validate.
+func Load(data []byte) (*Config, []string, error) {
+	return load([]source{{data: data}})
+}
+
+// LoadFiles reads and merges several files like `helm -f a -f b`: later files override earlier
+// ones key by key before the result is decoded as one document.
+func LoadFiles(paths ...string) (*Config, []string, error) {
+	srcs := make([]source, 0, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading values: %w", err)
+		}
+		srcs = append(srcs, source{name: p, data: b})
+	}
+	return load(srcs)
+}
+
+// FromValues decodes values already parsed into plain maps (e.g. Helm's merged values), new
+// format or legacy, exactly as Load does.
+func FromValues(values map[string]any) (*Config, []string, error) {
+	return fromValues(values, nil, nil)
+}
+
+type source struct {
+	name   string
+	data   []byte
+	values map[string]any
+}
+
+func load(srcs []source) (*Config, []string, error) {
+	merged := map[string]any{}
+	var dups []duplicateKey
+	for i := range srcs {
+		v, d, err := parseValues(srcs[i].data)
+		if err != nil {
+			return nil, nil, withSource(srcs[i].name, err)
+		}
+		for j := range d {
+			if srcs[i].name != "" {
+				d[j].path = srcs[i].name + ": " + d[j].path
+			}
+		}
+		dups = append(dups, d...)
+		srcs[i].values = v
+		// Merge a copy: the per-file maps stay intact to tell which file an error is in.
+		mergeValues(merged, deepCopy(v).(map[string]any))
+	}
+	return fromValues(merged, dups, srcs)
+}
+
+func fromValues(values map[string]any, dups []duplicateKey, srcs []source) (*Config, []string, error) {
+	c := &Config{}
+	var warnings []string
+	newPart := values
+	if markers := legacyMarkers(values); len(markers) > 0 {
+		var legacyPart map[string]any
+		newPart, legacyPart = splitLegacy(values)
+		warnings = append(warnings, fmt.Sprintf("legacy vcluster chart values (found %s): converted to the vkube.yaml schema", strings.Join(markers, ", ")))
+		for _, d := range dups {
+			warnings = append(warnings, fmt.Sprintf("%s: duplicate key (lines %d and %d): the last one wins", d.path, d.firstLine, d.line))
+		}
+		w, err := convertLegacy(legacyPart, c)
+		warnings = append(warnings, w...)
+		if err != nil {
+			return nil, warnings, err
+		}
+	} else if len(dups) > 0 {
+		errs := make([]error, 0, len(dups))
+		for _, d := range dups {
+			errs = append(errs, fmt.Errorf("%s: duplicate key (lines %d and %d): remove one of them", d.path, d.firstLine, d.line))
+		}
+		return nil, warnings, utilerrors.NewAggregate(errs)
+	}
+	if errs := decodeStrict(newPart, c); len(errs) > 0 {
+		if len(srcs) > 1 {
+			for _, e := range errs {
+				var u *UnknownFieldError
+				if errors.As(e, &u) {
+					if f := locate(srcs, u.segs); f != "" {
+						u.Path = f + ": " + u.Path
+					}
+				}
+			}
+		}
+		return nil, warnings, utilerrors.NewAggregate(errs)
+	}
+	return c, warnings, nil
+}
+
+// legacyMarkers lists the keys that make a document legacy values, sorted.
+func legacyMarkers(values map[string]any) []string {
+	var found []string
+	for k, v := range values {
+		if legacyTopLevel[k] {
+			found = append(found, k)
+		}
+		if sync, ok := v.(map[string]any); ok && k == "sync" {
+			for sk := range sync {
+				if legacySyncKeys[sk] {
+					found = append(found, "sync."+sk)
+				}
+			}
+		}
+	}
+	slices.Sort(found)
+	return found
+}
+
+// splitLegacy separates a legacy document's vkube.yaml keys (which may be mixed in, e.g. by a
+// later -f file) from the legacy keys; the former are decoded strictly over the conversion.
+func splitLegacy(values map[string]any) (newPart, legacyPart map[string]any) {
+	newPart, legacyPart = map[string]any{}, map[string]any{}
+	top := schemaFields(reflect.TypeOf(Config{}))
+	syncKeys := schemaFields(reflect.TypeOf(Sync{}))
+	for k, v := range values {
+		if k == "sync" {
+			if m, ok := v.(map[string]any); ok {
+				ns, ls := map[string]any{}, map[string]any{}
+				for sk, sv := range m {
+					if _, isNew := syncKeys[sk]; isNew {
+						ns[sk] = sv
+					} else {
+						ls[sk] = sv
+					}
+				}
+				if len(ns) > 0 {
+					newPart[k] = ns
+				}
+				if len(ls) > 0 {
+					legacyPart[k] = ls
+				}
+				continue
+			}
+		}
+		if _, isNew := top[k]; isNew && !legacyTopLevel[k] {
+			newPart[k] = v
+		} else {
+			legacyPart[k] = v
+		}
+	}
+	return newPart, legacyPart
+}
+
+// locate names the last file that sets the given key path.
+func locate(srcs []source, segs []string) string {
+	for i := len(srcs) - 1; i >= 0; i-- {
+		var cur any = srcs[i].values
+		found := true
+		for _, s := range segs {
+			switch x := cur.(type) {
+			case map[string]any:
+				cur, found = x[s]
+			case []any:
+				var idx int
+				if _, err := fmt.Sscanf(s, "[%d]", &idx); err != nil || idx >= len(x) {
+					found = false
+				} else {
+					cur = x[idx]
+				}
+			default:
+				found = false
+			}
+			if !found {
+				break
+			}
+		}
+		if found {
+			return srcs[i].name
+		}
+	}
+	return ""
+}
+
+func withSource(name string, err error) error {
+	if name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}

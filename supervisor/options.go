@@ -1,0 +1,51 @@
+// Package supervisor is `vkube start`: it brings up one virtual cluster in the order
+// config → certs → backend → distro, publishes the kubeconfig, serves health and metrics, and
+// shuts everything down in reverse.
+package supervisor
+
+import (
+	"io"
+	"log/slog"
+	"os"
+
+	"vkube.io/vkube/config"
+)
+
+// Options configures one supervisor run.
+type Options struct {
+	// Config is the validated, defaulted virtual-cluster configuration.
+	Config *config.Config
+	// Namespace is the host namespace ("" when standalone).
+	Namespace string
+	// DataDir holds every piece of state: PKI, datastore, component cert dirs, kubeconfig.
+	DataDir string
+	// BindAddress and AdvertiseAddress of the API; Port its secure port (0: pick one and keep it).
+	BindAddress      string
+	AdvertiseAddress string
+	Port             int
+	// HealthAddress serves /healthz, /readyz and /metrics ("" : 127.0.0.1 on a free port).
+	HealthAddress string
+	// KubeconfigPath is where the admin kubeconfig is written (default DataDir/kubeconfig.yaml).
+	KubeconfigPath string
+	// Output receives the children's prefixed output.
+	Output io.Writer
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.BindAddress == "" {
+		o.BindAddress = "127.0.0.1"
+	}
+	if o.AdvertiseAddress == "" {
+		o.AdvertiseAddress = "127.0.0.1"
+		if o.BindAddress != "0.0.0.0" && o.BindAddress != "::" {
+			o.AdvertiseAddress = o.BindAddress
+		}
+	}
+	if o.Output == nil {
+		o.Output = os.Stderr
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}

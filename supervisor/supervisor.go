@@ -1,0 +1,423 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"vkube.io/vkube/backend"
+	"vkube.io/vkube/binaries"
+	"vkube.io/vkube/certs"
+	"vkube.io/vkube/config"
+	"vkube.io/vkube/distro"
+	"vkube.io/vkube/process"
+)
+
+// Supervisor is a running virtual cluster. Its shape follows etcd's embed: Ready, Err, Stop.
+type Supervisor struct {
+	opts     Options
+	backend  backend.Backend
+	cp       *distro.ControlPlane
+	ready    chan struct{}
+	errc     chan error
+	stopOnce sync.Once
+	stopHTTP func(context.Context) error
+	unlock   func()
+	// HealthAddr is where /healthz, /readyz and /metrics are served.
+	HealthAddr net.Addr
+	// Kubeconfig is the path of the admin kubeconfig, written once the API is usable.
+	Kubeconfig string
+	// APIServer is the https URL of the virtual API.
+	APIServer string
+}
+
+// Start validates the environment, then brings the virtual cluster up in the background.
+// Everything that can be refused up front (a changed distro or backend, a missing binary, a
+// locked data dir) is refused before anything is written.
+func Start(ctx context.Context, opts Options) (*Supervisor, error) {
+	opts.setDefaults()
+	cfg := opts.Config
+	log := opts.Logger
+	distroName := cfg.DistroName()
+	driver, err := distro.Get(distroName)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := backendKind(cfg)
+	if err != nil {
+		return nil, err
+	}
+	version := cfg.KubernetesVersion()
+	dopts := distro.Options{Config: cfg, Namespace: opts.Namespace, Replicas: cfg.Replicas()}
+	if err := locateBinaries(driver, distroName, version, &dopts); err != nil {
+		return nil, err
+	}
+	prev, err := loadState(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	want := state{Name: cfg.Name, Distro: distroName, Backend: string(kind), Port: opts.Port, Created: time.Now().UTC()}
+	if prev != nil {
+		if err := prev.checkUnchanged(want, opts.DataDir); err != nil {
+			return nil, err
+		}
+		want.Created = prev.Created
+		if want.Port == 0 {
+			want.Port = prev.Port
+		}
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	unlock, err := lockDataDir(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if want.Port == 0 {
+		if want.Port, err = freePort(opts.BindAddress); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	if err := checkPortFree(opts.BindAddress, want.Port); err != nil {
+		unlock()
+		return nil, err
+	}
+	if err := saveState(opts.DataDir, want); err != nil {
+		unlock()
+		return nil, fmt.Errorf("recording data dir state: %w", err)
+	}
+	opts.Port = want.Port
+
+	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1), unlock: unlock}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range process.Collectors() {
+		_ = reg.Register(c)
+	}
+	addr, stop, err := serveHealth(ctx, orDefault(opts.HealthAddress, "127.0.0.1:0"), s.readyErr, reg)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	s.HealthAddr, s.stopHTTP = addr, stop
+	s.APIServer = "https://" + net.JoinHostPort(apiHost(opts), strconv.Itoa(opts.Port))
+	s.Kubeconfig = orDefault(opts.KubeconfigPath, filepath.Join(opts.DataDir, "kubeconfig.yaml"))
+	log.Info("starting virtual cluster", "name", cfg.Name, "distro", distroName, "version", version, "backend", kind,
+		"dataDir", opts.DataDir, "api", s.APIServer, "health", "http://"+addr.String())
+
+	pki, changes, err := certs.Ensure(ctx, certs.NewDirStore(filepath.Join(opts.DataDir, "pki")), filepath.Join(opts.DataDir, "pki"), certOptions(opts))
+	if err != nil {
+		s.shutdown(context.Background())
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	for _, c := range changes {
+		log.Info("certificates: " + c)
+	}
+
+	bcfg, err := backendConfig(opts, kind, pki, reg, distroName)
+	if err != nil {
+		s.shutdown(context.Background())
+		return nil, err
+	}
+	s.backend, err = backend.Start(ctx, bcfg)
+	if err != nil {
+		s.shutdown(context.Background())
+		return nil, err
+	}
+	dopts.PKI = pki
+	dopts.DataDir = opts.DataDir
+	dopts.BindAddress, dopts.AdvertiseAddress, dopts.Port = opts.BindAddress, opts.AdvertiseAddress, opts.Port
+	dopts.ServiceCIDR = orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")
+	dopts.ClusterDomain = orDefault(cfg.ControlPlane.Advanced.ClusterDomain, "cluster.local")
+	if distroName == config.DistroK3s && cfg.ControlPlane.Distro.K3s.Token == "" {
+		token, err := ensureK3sToken(opts.DataDir)
+		if err != nil {
+			s.shutdown(context.Background())
+			return nil, err
+		}
+		cfg.ControlPlane.Distro.K3s.Token = token
+	}
+	go s.run(ctx, driver, dopts, pki)
+	return s, nil
+}
+
+func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro.Options, pki *certs.PKI) {
+	log := s.opts.Logger
+	if !waitWithProgress(ctx, s.backend.Ready(), s.backend.Err(), log, "waiting for the datastore", s.errc) {
+		return
+	}
+	dopts.Endpoint = s.backend.Endpoint()
+	local := "https://" + net.JoinHostPort(apiHost(s.opts), strconv.Itoa(s.opts.Port))
+	for _, k := range []struct {
+		id   certs.Identity
+		file string
+	}{{certs.ControllerManager, "controller-manager.conf"}, {certs.Scheduler, "scheduler.conf"}} {
+		if err := pki.WriteKubeconfig(filepath.Join(s.opts.DataDir, "kubeconfigs", k.file), local, k.id, "vkube"); err != nil {
+			s.fail(fmt.Errorf("writing %s: %w", k.file, err))
+			return
+		}
+	}
+	comps, err := driver.Components(dopts)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	cp, err := distro.Run(ctx, dopts, comps, s.opts.Output, log)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.cp = cp
+	if !waitWithProgress(ctx, cp.Ready(), cp.Err(), log, "waiting for the API server", s.errc) {
+		return
+	}
+	server := orDefault(s.opts.Config.Exporting.Server, local)
+	contextName := orDefault(s.opts.Config.Exporting.Context, "vkube-"+s.opts.Config.Name)
+	if err := pki.WriteKubeconfig(s.Kubeconfig, server, certs.Admin, contextName); err != nil {
+		s.fail(fmt.Errorf("writing the admin kubeconfig: %w", err))
+		return
+	}
+	log.Info("virtual cluster ready", "kubeconfig", s.Kubeconfig, "server", server)
+	close(s.ready)
+}
+
+// Ready is closed once the API serves and the admin kubeconfig is written.
+func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
+
+// Err delivers a failure the supervisor cannot recover from.
+func (s *Supervisor) Err() <-chan error { return s.errc }
+
+// ControlPlane is the running control plane (nil until the datastore is ready).
+func (s *Supervisor) ControlPlane() *distro.ControlPlane { return s.cp }
+
+func (s *Supervisor) readyErr() error {
+	select {
+	case <-s.backend.Ready():
+	default:
+		return errors.New("datastore not ready")
+	}
+	if s.cp == nil || !s.cp.Healthy() {
+		return errors.New("API server not ready")
+	}
+	select {
+	case <-s.ready:
+		return nil
+	default:
+		return errors.New("starting")
+	}
+}
+
+func (s *Supervisor) fail(err error) {
+	select {
+	case s.errc <- err:
+	default:
+	}
+}
+
+// Stop stops the control plane, then the datastore, then the health server.
+func (s *Supervisor) Stop(ctx context.Context) error {
+	return s.shutdown(ctx)
+}
+
+func (s *Supervisor) shutdown(ctx context.Context) error {
+	var errs []error
+	s.stopOnce.Do(func() {
+		if s.cp != nil {
+			errs = append(errs, s.cp.Stop(ctx))
+		}
+		if s.backend != nil {
+			errs = append(errs, s.backend.Stop(ctx))
+		}
+		if s.stopHTTP != nil {
+			errs = append(errs, s.stopHTTP(ctx))
+		}
+		if s.unlock != nil {
+			s.unlock()
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func waitWithProgress(ctx context.Context, ready <-chan struct{}, errc <-chan error, log interface{ Info(string, ...any) }, what string, fail chan error) bool {
+	start := time.Now()
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ready:
+			return true
+		case err := <-errc:
+			select {
+			case fail <- err:
+			default:
+			}
+			return false
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			log.Info(what, "elapsed", time.Since(start).Round(time.Second).String())
+		}
+	}
+}
+
+func locateBinaries(d distro.Driver, name, version string, o *distro.Options) error {
+	switch name {
+	case "k3s", "k0s":
+		bin, err := binaries.FindSingle(name, version)
+		if err != nil {
+			return err
+		}
+		o.Binary = bin
+	default:
+		dir, err := binaries.Find(version, d.Binaries(*o)...)
+		if err != nil {
+			return err
+		}
+		o.BinDir = dir
+	}
+	return nil
+}
+
+func backendKind(cfg *config.Config) (backend.Kind, error) {
+	switch k := cfg.BackendKind(); k {
+	case config.BackendSQLite:
+		return backend.SQLite, nil
+	case config.BackendMySQL:
+		return backend.MySQL, nil
+	case config.BackendPostgres:
+		return backend.Postgres, nil
+	case config.BackendEtcdEmbedded:
+		return backend.EtcdEmbedded, nil
+	case config.BackendEtcdExternal:
+		return backend.EtcdExternal, nil
+	default:
+		return "", fmt.Errorf("controlPlane.backingStore: cannot tell the datastore (%s): check the DSN's scheme", k)
+	}
+}
+
+func backendConfig(o Options, kind backend.Kind, pki *certs.PKI, reg prometheus.Registerer, distroName string) (backend.Config, error) {
+	cfg := o.Config
+	bc := backend.Config{Kind: kind, DataDir: filepath.Join(o.DataDir, "datastore"), Logger: o.Logger, Registerer: reg,
+		DatabaseName: backend.DatabaseName(o.Namespace, cfg.Name),
+		// k3s and k0s run their own etcd client against a TCP URL; the k8s apiserver takes kine's socket.
+		ListenTCP: distroName == "k3s" || distroName == "k0s"}
+	ext := cfg.ControlPlane.BackingStore.Database.External
+	switch kind {
+	case backend.MySQL, backend.Postgres:
+		dsn, err := ext.DSN()
+		if err != nil {
+			return bc, err
+		}
+		bc.DSN = dsn
+		bc.ClientTLS = backend.TLSFiles{CAFile: ext.CAFile, CertFile: ext.CertFile, KeyFile: ext.KeyFile}
+	case backend.EtcdExternal:
+		e := cfg.ControlPlane.BackingStore.Etcd.External
+		for _, ep := range strings.Split(e.Endpoint, ",") {
+			if ep = strings.TrimSpace(ep); ep != "" {
+				bc.Endpoints = append(bc.Endpoints, ep)
+			}
+		}
+		bc.ClientTLS = backend.TLSFiles{CAFile: e.TLS.CAFile, CertFile: e.TLS.CertFile, KeyFile: e.TLS.KeyFile}
+	case backend.EtcdEmbedded:
+		bc.Etcd = backend.EmbeddedEtcdConfig{
+			ServerCert: pki.Path(certs.EtcdServerCert), ServerKey: pki.Path(certs.EtcdServerKey),
+			PeerCert: pki.Path(certs.EtcdPeerCert), PeerKey: pki.Path(certs.EtcdPeerKey),
+			CA:     pki.Path(certs.EtcdCACert),
+			Client: backend.TLSFiles{CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
+		}
+	}
+	return bc, nil
+}
+
+func certOptions(o Options) certs.Options {
+	cfg := o.Config
+	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ControlPlane.Advanced.ClusterDomain}
+	for _, san := range cfg.ControlPlane.Proxy.ExtraSANs {
+		co.DNSNames = append(co.DNSNames, san)
+	}
+	for _, a := range []string{o.BindAddress, o.AdvertiseAddress} {
+		if ip := net.ParseIP(a); ip != nil && !ip.IsUnspecified() {
+			co.IPs = append(co.IPs, ip)
+		}
+	}
+	if ip := firstServiceIP(orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")); ip != nil {
+		co.IPs = append(co.IPs, ip)
+	}
+	return co
+}
+
+// firstServiceIP is the virtual `kubernetes` Service's ClusterIP.
+func firstServiceIP(cidr string) net.IP {
+	_, n, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return nil
+	}
+	ip := append(net.IP{}, n.IP.To16()...)
+	ip[len(ip)-1]++
+	return ip
+}
+
+func apiHost(o Options) string {
+	if o.BindAddress == "0.0.0.0" || o.BindAddress == "::" || o.BindAddress == "" {
+		return "127.0.0.1"
+	}
+	return o.BindAddress
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port on %s: %w", host, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// checkPortFree waits a little for the port: the children of a vkube killed a moment ago may
+// still be exiting and holding it.
+func checkPortFree(host string, port int) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			return l.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("API port %s:%d is in use: stop what listens there or pass another --port", host, port)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// lockDataDir takes an exclusive flock, so two supervisors never share a data dir; the kernel
+// drops it when the process dies, so a killed vkube leaves no stale lock.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data dir %s is in use by another vkube: stop it first or use another --data-dir", dir)
+	}
+	return func() { f.Close() }, nil
+}
