@@ -41,10 +41,22 @@ func fileExists(p string) bool {
 // once /health reports healthy.
 func StartEtcd(t testing.TB) *Server {
 	t.Helper()
-	bins, err := etcdBinary()
-	require(t, KindEtcd, err)
+	s, err := LaunchEtcd(t)
+	return must(t, s, err)
+}
 
-	s := newServer(t, KindEtcd, "vketcd-")
+// LaunchEtcd is StartEtcd for any Owner: the server runs until o's cleanups run. An error wrapping
+// ErrUnavailable means no etcd binary was found.
+func LaunchEtcd(o Owner) (*Server, error) {
+	bins, err := etcdBinary()
+	if err != nil {
+		return nil, unavailable(KindEtcd, err)
+	}
+
+	s, err := newServer(o, KindEtcd, "vketcd-")
+	if err != nil {
+		return nil, err
+	}
 	data := filepath.Join(s.dir, "data")
 	var peerPort int
 	s.command = func() *exec.Cmd {
@@ -89,7 +101,7 @@ func StartEtcd(t testing.TB) *Server {
 		}
 		return nil
 	}
-	s.firstStart(t, func() error {
+	if err := s.firstStart(o, func() error {
 		ports, err := freePorts(2)
 		if err == nil {
 			s.Port, peerPort = ports[0], ports[1]
@@ -98,6 +110,8 @@ func StartEtcd(t testing.TB) *Server {
 	}, func() {
 		// The failed try may have written its peer URL into a new member's data.
 		_ = os.RemoveAll(data)
-	})
-	return s
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
 }

@@ -18,6 +18,13 @@ import (
 // DATABASE). It returns once the server accepts connections.
 func StartMariaDB(t testing.TB) *Server {
 	t.Helper()
+	s, err := LaunchMariaDB(t)
+	return must(t, s, err)
+}
+
+// LaunchMariaDB is StartMariaDB for any Owner: the server runs until o's cleanups run. An error
+// wrapping ErrUnavailable means MariaDB is not installed.
+func LaunchMariaDB(o Owner) (*Server, error) {
 	bins, err := lookPath("mariadbd", "mariadb-install-db")
 	if err != nil {
 		// Debian keeps mariadbd in /usr/sbin, which a non-root PATH may lack.
@@ -26,9 +33,14 @@ func StartMariaDB(t testing.TB) *Server {
 			bins["mariadbd"] = bins["/usr/sbin/mariadbd"]
 		}
 	}
-	require(t, KindMariaDB, err)
+	if err != nil {
+		return nil, unavailable(KindMariaDB, err)
+	}
 
-	s := newServer(t, KindMariaDB, "vkmy-")
+	s, err := newServer(o, KindMariaDB, "vkmy-")
+	if err != nil {
+		return nil, err
+	}
 	s.password = randomPassword()
 	data := filepath.Join(s.dir, "data")
 	socket := filepath.Join(s.dir, "mysqld.sock")
@@ -57,7 +69,7 @@ func StartMariaDB(t testing.TB) *Server {
 	cmd.Dir = s.dir
 	cmd.Env = env([]string{"MYSQL", "MARIADB"})
 	if err := s.run(cmd); err != nil {
-		t.Fatalf("dbserver: mariadb-install-db: %v", err)
+		return nil, fmt.Errorf("dbserver: mariadb-install-db: %w", err)
 	}
 
 	s.command = func() *exec.Cmd {
@@ -82,13 +94,15 @@ func StartMariaDB(t testing.TB) *Server {
 		}
 		return pingSQL(ctx, "mysql", s.mariaDBAdminDSN())
 	}
-	s.firstStart(t, func() error {
+	if err := s.firstStart(o, func() error {
 		ports, err := freePorts(1)
 		if err == nil {
 			s.Port = ports[0]
 		}
 		return err
-	}, nil)
+	}, nil); err != nil {
+		return nil, err
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -96,12 +110,12 @@ func StartMariaDB(t testing.TB) *Server {
 		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", testUser, s.password),
 		fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%%'", testUser),
 	); err != nil {
-		t.Fatalf("dbserver: creating user %s: %v", testUser, err)
+		return nil, fmt.Errorf("dbserver: creating user %s: %w", testUser, err)
 	}
 	if err := pingSQL(ctx, "mysql", mysqlDriverDSN(s.DSN())); err != nil {
-		t.Fatalf("dbserver: connecting as %s over TCP: %v", testUser, err)
+		return nil, fmt.Errorf("dbserver: connecting as %s over TCP: %w", testUser, err)
 	}
-	return s
+	return s, nil
 }
 
 // mariaDBAdminDSN connects as root over the unix socket.

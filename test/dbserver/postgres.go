@@ -20,16 +20,29 @@ import (
 // may CREATE DATABASE. It returns once the server accepts connections.
 func StartPostgres(t testing.TB) *Server {
 	t.Helper()
+	s, err := LaunchPostgres(t)
+	return must(t, s, err)
+}
+
+// LaunchPostgres is StartPostgres for any Owner: the server runs until o's cleanups run. An error
+// wrapping ErrUnavailable means PostgreSQL is not installed.
+func LaunchPostgres(o Owner) (*Server, error) {
 	bin, err := postgresBinDir()
-	require(t, KindPostgres, err)
+	if err != nil {
+		return nil, unavailable(KindPostgres, err)
+	}
 	// PostgreSQL refuses to run as root: as root, run it as the postgres OS user.
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
-		cred, err = credentialOf("postgres")
-		require(t, KindPostgres, err)
+		if cred, err = credentialOf("postgres"); err != nil {
+			return nil, unavailable(KindPostgres, err)
+		}
 	}
 
-	s := newServer(t, KindPostgres, "vkpg-")
+	s, err := newServer(o, KindPostgres, "vkpg-")
+	if err != nil {
+		return nil, err
+	}
 	s.password = randomPassword()
 	s.stopSignal = syscall.SIGINT  // fast shutdown: does not wait for clients to go
 	s.killSignal = syscall.SIGQUIT // immediate shutdown: still frees shared memory
@@ -44,7 +57,7 @@ func StartPostgres(t testing.TB) *Server {
 	}
 	if cred != nil {
 		if err := os.Chown(s.dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			t.Fatalf("dbserver: %v", err)
+			return nil, fmt.Errorf("dbserver: %w", err)
 		}
 	}
 
@@ -53,7 +66,7 @@ func StartPostgres(t testing.TB) *Server {
 	if err := s.run(asPostgres(exec.Command(filepath.Join(bin, "initdb"),
 		"-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C",
 		"--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions"))); err != nil {
-		t.Fatalf("dbserver: initdb: %v", err)
+		return nil, fmt.Errorf("dbserver: initdb: %w", err)
 	}
 
 	s.command = func() *exec.Cmd {
@@ -74,24 +87,26 @@ func StartPostgres(t testing.TB) *Server {
 		}
 		return pingSQL(ctx, "pgx", s.pgAdminDSN())
 	}
-	s.firstStart(t, func() error {
+	if err := s.firstStart(o, func() error {
 		ports, err := freePorts(1)
 		if err == nil {
 			s.Port = ports[0]
 		}
 		return err
-	}, nil)
+	}, nil); err != nil {
+		return nil, err
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := execSQL(ctx, "pgx", s.pgAdminDSN(),
 		fmt.Sprintf("CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'", testUser, s.password)); err != nil {
-		t.Fatalf("dbserver: creating role %s: %v", testUser, err)
+		return nil, fmt.Errorf("dbserver: creating role %s: %w", testUser, err)
 	}
 	if err := pingSQL(ctx, "pgx", s.DSNFor("postgres")); err != nil {
-		t.Fatalf("dbserver: connecting as %s over TCP: %v", testUser, err)
+		return nil, fmt.Errorf("dbserver: connecting as %s over TCP: %w", testUser, err)
 	}
-	return s
+	return s, nil
 }
 
 // pgAdminDSN connects as the superuser over the unix socket.

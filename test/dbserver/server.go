@@ -6,6 +6,9 @@
 //
 // The servers come from Debian packages installed by hack/test-deps.sh. When one is missing the
 // Start* functions skip the test, or fail it when CI=true.
+//
+// Programs that are not tests (the benchmark) use the Launch* functions instead: they take an
+// Owner, anything that registers cleanups and logs, and return errors rather than failing a test.
 package dbserver
 
 import (
@@ -41,6 +44,18 @@ const (
 	startTries   = 3 // first start only: a new port when the free one was taken meanwhile
 	testUser     = "vkube"
 )
+
+// Owner is what a Server needs from whoever runs it: a place to register the cleanup that kills
+// the server and removes its data, and a log. testing.TB satisfies it. An Owner that also has a
+// Failed() bool method gets the server's log tail logged at cleanup when it reports true.
+type Owner interface {
+	Cleanup(func())
+	Logf(format string, args ...any)
+}
+
+// ErrUnavailable marks a Launch* error caused by a missing server binary (hack/test-deps.sh
+// installs them), as opposed to a server that failed to start.
+var ErrUnavailable = errors.New("dbserver: server not available")
 
 // Server is a database or etcd server process the test owns, on a free loopback port, with its
 // data in a temp dir.
@@ -244,8 +259,7 @@ func killGroup(p *process) {
 
 // firstStart starts a new server, picking free ports (pick sets them) again when another process
 // took the port between the pick and the bind. reset undoes what a failed try left in the data.
-func (s *Server) firstStart(t testing.TB, pick func() error, reset func()) {
-	t.Helper()
+func (s *Server) firstStart(o Owner, pick func() error, reset func()) error {
 	began := time.Now()
 	var err error
 	for try := 1; try <= startTries; try++ {
@@ -263,50 +277,57 @@ func (s *Server) firstStart(t testing.TB, pick func() error, reset func()) {
 		}
 	}
 	if err != nil {
-		t.Fatalf("dbserver: starting %s: %v", s.Kind, err)
+		return fmt.Errorf("dbserver: starting %s: %w", s.Kind, err)
 	}
-	t.Logf("dbserver: %s ready on %s:%d in %s, %s of it setting up the data dir (in %s)", s.Kind, s.Host, s.Port,
+	o.Logf("dbserver: %s ready on %s:%d in %s, %s of it setting up the data dir (in %s)", s.Kind, s.Host, s.Port,
 		time.Since(s.created).Round(time.Millisecond), began.Sub(s.created).Round(time.Millisecond), s.dir)
+	return nil
 }
 
 // newServer makes the temp dir and registers the cleanup that kills the process and removes it.
 // The dir is directly under a short temp root so unix socket paths stay within 107 bytes.
-func newServer(t testing.TB, kind, prefix string) *Server {
-	t.Helper()
+func newServer(o Owner, kind, prefix string) (*Server, error) {
 	root := os.TempDir()
 	if len(root) > 40 {
 		root = "/tmp"
 	}
 	dir, err := os.MkdirTemp(root, prefix)
 	if err != nil {
-		t.Fatalf("dbserver: %v", err)
+		return nil, fmt.Errorf("dbserver: %w", err)
 	}
 	s := &Server{Kind: kind, Host: "127.0.0.1", dir: dir, logPath: dir + "/server.log", created: time.Now(), stopSignal: syscall.SIGTERM, killSignal: syscall.SIGKILL}
-	t.Cleanup(func() {
+	o.Cleanup(func() {
 		s.mu.Lock()
 		s.killLocked()
 		s.mu.Unlock()
-		if t.Failed() {
-			t.Logf("dbserver: %s log tail:\n%s", kind, s.logTail())
+		if f, ok := o.(interface{ Failed() bool }); ok && f.Failed() {
+			o.Logf("dbserver: %s log tail:\n%s", kind, s.logTail())
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("dbserver: removing %s: %v", dir, err)
+			o.Logf("dbserver: removing %s: %v", dir, err)
 		}
 	})
-	return s
+	return s, nil
 }
 
-// require skips the test (fails it under CI=true) when a prerequisite is missing.
-func require(t testing.TB, kind string, err error) {
+// unavailable wraps the error of a missing prerequisite in ErrUnavailable.
+func unavailable(kind string, err error) error {
+	return fmt.Errorf("%w: %s (%v): run hack/test-deps.sh", ErrUnavailable, kind, err)
+}
+
+// must is a Launch* result for a test: the server, or the test skipped (failed under CI=true)
+// when the server is not installed, or failed when it did not start.
+func must(t testing.TB, s *Server, err error) *Server {
 	t.Helper()
-	if err == nil {
-		return
+	switch {
+	case err == nil:
+		return s
+	case errors.Is(err, ErrUnavailable) && os.Getenv("CI") != "true":
+		t.Skip(err.Error())
+	default:
+		t.Fatal(err.Error())
 	}
-	msg := fmt.Sprintf("dbserver: %s is not available (%v): run hack/test-deps.sh", kind, err)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	return nil
 }
 
 func lookPath(names ...string) (map[string]string, error) {
