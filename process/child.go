@@ -121,6 +121,18 @@ func (c *Child) Restarts() int {
 // Name is the component name.
 func (c *Child) Name() string { return c.spec.Name }
 
+// Restart ends the current incarnation gracefully; the supervision loop starts a new one at once.
+// Used when a child's credentials change and it cannot reload them by itself.
+func (c *Child) Restart() {
+	c.mu.Lock()
+	pid := c.pid
+	c.servedThisRun = true
+	c.mu.Unlock()
+	if pid != 0 {
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+	}
+}
+
 // Stop sends SIGTERM, waits for the grace period (or ctx), then kills the child.
 func (c *Child) Stop(ctx context.Context) error {
 	c.cancel()

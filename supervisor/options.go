@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"vkube.io/vkube/config"
 )
@@ -27,6 +28,10 @@ type Options struct {
 	HealthAddress string
 	// KubeconfigPath is where the admin kubeconfig is written (default DataDir/kubeconfig.yaml).
 	KubeconfigPath string
+	// CertValidity of leaf certificates (default one year) and how often they are checked for
+	// renewal (default hourly); short values exist for tests.
+	CertValidity      time.Duration
+	CertCheckInterval time.Duration
 	// Output receives the children's prefixed output.
 	Output io.Writer
 	Logger *slog.Logger
@@ -41,6 +46,9 @@ func (o *Options) setDefaults() {
 		if o.BindAddress != "0.0.0.0" && o.BindAddress != "::" {
 			o.AdvertiseAddress = o.BindAddress
 		}
+	}
+	if o.CertCheckInterval == 0 {
+		o.CertCheckInterval = time.Hour
 	}
 	if o.Output == nil {
 		o.Output = os.Stderr

@@ -160,14 +160,9 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 	}
 	dopts.Endpoint = s.backend.Endpoint()
 	local := "https://" + net.JoinHostPort(apiHost(s.opts), strconv.Itoa(s.opts.Port))
-	for _, k := range []struct {
-		id   certs.Identity
-		file string
-	}{{certs.ControllerManager, "controller-manager.conf"}, {certs.Scheduler, "scheduler.conf"}} {
-		if err := pki.WriteKubeconfig(filepath.Join(s.opts.DataDir, "kubeconfigs", k.file), local, k.id, "vkube"); err != nil {
-			s.fail(fmt.Errorf("writing %s: %w", k.file, err))
-			return
-		}
+	if err := s.writeComponentKubeconfigs(pki, local); err != nil {
+		s.fail(err)
+		return
 	}
 	comps, err := driver.Components(dopts)
 	if err != nil {
@@ -191,6 +186,19 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 	}
 	log.Info("virtual cluster ready", "kubeconfig", s.Kubeconfig, "server", server)
 	close(s.ready)
+	s.renewCerts(ctx, local, server, contextName)
+}
+
+func (s *Supervisor) writeComponentKubeconfigs(pki *certs.PKI, server string) error {
+	for _, k := range []struct {
+		id   certs.Identity
+		file string
+	}{{certs.ControllerManager, "controller-manager.conf"}, {certs.Scheduler, "scheduler.conf"}} {
+		if err := pki.WriteKubeconfig(filepath.Join(s.opts.DataDir, "kubeconfigs", k.file), server, k.id, "vkube"); err != nil {
+			return fmt.Errorf("writing %s: %w", k.file, err)
+		}
+	}
+	return nil
 }
 
 // Ready is closed once the API serves and the admin kubeconfig is written.
@@ -343,7 +351,7 @@ func backendConfig(o Options, kind backend.Kind, pki *certs.PKI, reg prometheus.
 
 func certOptions(o Options) certs.Options {
 	cfg := o.Config
-	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ControlPlane.Advanced.ClusterDomain}
+	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ControlPlane.Advanced.ClusterDomain, Validity: o.CertValidity}
 	for _, san := range cfg.ControlPlane.Proxy.ExtraSANs {
 		co.DNSNames = append(co.DNSNames, san)
 	}

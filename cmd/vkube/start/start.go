@@ -35,6 +35,8 @@ type flags struct {
 	kubeconfig        string
 	serviceCIDR       string
 	logFormat         string
+	certValidity      time.Duration
+	certCheck         time.Duration
 }
 
 // NewCommand builds `vkube start`.
@@ -81,6 +83,9 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.StringVar(&f.kubeconfig, "kubeconfig-out", "", "where to write the admin kubeconfig (default DATA_DIR/kubeconfig.yaml)")
 	fl.StringVar(&f.serviceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default 10.96.0.0/12 standalone)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.DurationVar(&f.certValidity, "cert-validity", 0, "validity of leaf certificates (default one year; CAs ten years)")
+	fl.DurationVar(&f.certCheck, "cert-check-interval", time.Hour, "how often leaf certificates are checked and renewed when a third of their validity remains")
+	_ = fl.MarkHidden("cert-validity")
 	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in (empty: standalone)")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
@@ -115,6 +120,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	s, err := supervisor.Start(ctx, supervisor.Options{
 		Config: cfg, Namespace: f.namespace, DataDir: dataDir,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
+		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,
 		HealthAddress: f.healthAddress, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,
 	})
 	if err != nil {
