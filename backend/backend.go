@@ -80,13 +80,13 @@ func Start(ctx context.Context, cfg Config) (Backend, error) {
 	switch cfg.Kind {
 	case SQLite, "":
 		cfg.Kind = SQLite
-		return startKine(ctx, cfg, sqliteDSN(cfg.DataDir))
+		return startKine(ctx, cfg, &externalDSN{endpoint: sqliteDSN(cfg.DataDir)})
 	case MySQL, Postgres:
-		dsn, err := ParseDSN(cfg.DSN)
+		dsn, err := parseExternalDSN(cfg.DSN, cfg.DatabaseName)
 		if err != nil {
 			return nil, err
 		}
-		return startKine(ctx, cfg, dsn.WithDefaultDatabase(cfg.DatabaseName))
+		return startKine(ctx, cfg, dsn)
 	case EtcdEmbedded:
 		return startEmbeddedEtcd(ctx, cfg)
 	case EtcdExternal:

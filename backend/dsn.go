@@ -4,103 +4,72 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+
+	"vkube.io/vkube/config"
 )
 
-// DSN is a parsed external-database data source name.
-type DSN struct {
-	Kind     Kind
-	Host     string // host:port, or a unix socket path for MySQL
-	Network  string // tcp or unix
-	Database string
+// externalDSN is a checked external-database DSN with what the backend needs from it.
+type externalDSN struct {
+	info config.DSNInfo
+	// endpoint is what kine gets: mariadb:// spelled mysql://, and a database always named.
+	endpoint string
 	password string
-	raw      string // without scheme, as kine's driver wants it
-	mysqlCfg *mysql.Config
-	pgURL    *url.URL
 }
 
-// ParseDSN accepts mysql://user:pass@tcp(host:3306)/db, mariadb://… (same) and
-// postgres://user:pass@host:5432/db?sslmode=… (postgresql:// too). Errors never contain the password.
-func ParseDSN(s string) (*DSN, error) {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return nil, fmt.Errorf("datastore endpoint %q has no scheme: write mysql://user:pass@tcp(host:3306)/db or postgres://user:pass@host:5432/db", Redact(s))
+// parseExternalDSN checks dsn (config.ParseDSN is the one parser of its shape) and names db as
+// its database when it names none, so that clusters sharing a server never share kine's default
+// database. Errors never contain the password.
+func parseExternalDSN(dsn, db string) (*externalDSN, error) {
+	info, err := config.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("datastore endpoint %s", err)
 	}
-	switch strings.ToLower(scheme) {
-	case "mysql", "mariadb":
+	_, rest, _ := strings.Cut(dsn, "://")
+	d := &externalDSN{info: info}
+	switch info.Kind {
+	case config.BackendMySQL:
 		cfg, err := mysql.ParseDSN(rest)
 		if err != nil {
-			return nil, fmt.Errorf("mysql datastore endpoint %q is malformed (%v): write mysql://user:pass@tcp(host:3306)/db", Redact(s), redactErr(err, s))
+			return nil, fmt.Errorf("mysql datastore endpoint %s is malformed: %s", config.RedactDSN(dsn), scrub(err.Error(), rest))
 		}
-		if cfg.Addr == "" || (cfg.Net == "tcp" && !hasHost(cfg.Addr)) {
-			return nil, fmt.Errorf("mysql datastore endpoint %q names no host: write mysql://user:pass@tcp(host:3306)/db", Redact(s))
-		}
-		return &DSN{Kind: MySQL, Host: cfg.Addr, Network: cfg.Net, Database: cfg.DBName, password: cfg.Passwd, raw: rest, mysqlCfg: cfg}, nil
-	case "postgres", "postgresql":
-		u, err := url.Parse("postgres://" + rest)
-		if err != nil {
-			return nil, fmt.Errorf("postgres datastore endpoint %q is malformed: write postgres://user:pass@host:5432/db?sslmode=disable", Redact(s))
-		}
-		if u.Hostname() == "" {
-			return nil, fmt.Errorf("postgres datastore endpoint %q names no host: write postgres://user:pass@host:5432/db?sslmode=disable", Redact(s))
-		}
-		host := u.Host
-		if u.Port() == "" {
-			host = net.JoinHostPort(u.Hostname(), "5432")
-		}
-		pw, _ := u.User.Password()
-		return &DSN{Kind: Postgres, Host: host, Network: "tcp", Database: strings.TrimPrefix(u.Path, "/"), password: pw, raw: rest, pgURL: u}, nil
-	default:
-		return nil, fmt.Errorf("datastore endpoint scheme %q is not supported: use mysql://, mariadb:// or postgres://", scheme)
-	}
-}
-
-func hasHost(addr string) bool {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr != ""
-	}
-	return h != ""
-}
-
-// WithDefaultDatabase returns the kine endpoint for this DSN, naming db when the DSN names none,
-// so that clusters sharing one server never share kine's default database.
-func (d *DSN) WithDefaultDatabase(db string) string {
-	switch d.Kind {
-	case MySQL:
-		cfg := d.mysqlCfg.Clone()
+		d.password = cfg.Passwd
 		if cfg.DBName == "" {
 			cfg.DBName = db
 		}
-		return "mysql://" + cfg.FormatDSN()
+		d.endpoint = "mysql://" + cfg.FormatDSN()
 	default:
-		u := *d.pgURL
+		u, err := url.Parse("postgres://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("postgres datastore endpoint %s is malformed", config.RedactDSN(dsn))
+		}
+		d.password, _ = u.User.Password()
 		if strings.Trim(u.Path, "/") == "" {
 			u.Path = "/" + db
 		}
-		return "postgres://" + strings.TrimPrefix(u.String(), "postgres://")
+		d.endpoint = u.String()
 	}
+	return d, nil
 }
 
-// Password is the DSN's password, for redacting logs.
-func (d *DSN) Password() string { return d.password }
-
-var userinfo = regexp.MustCompile(`^([a-zA-Z0-9+.-]+://)?([^:@/]*):([^@]*)@`)
-
-// Redact hides the password of a DSN.
-func Redact(s string) string {
-	return userinfo.ReplaceAllString(s, "${1}${2}:***@")
+// network is how to dial the server: tcp, or unix for a MySQL socket.
+func (d *externalDSN) network() string {
+	if d.info.Kind == config.BackendMySQL && strings.HasPrefix(d.info.Host, "/") {
+		return "unix"
+	}
+	return "tcp"
 }
 
-func redactErr(err error, dsn string) string {
-	msg := err.Error()
-	if m := userinfo.FindStringSubmatch(dsn); m != nil && m[3] != "" {
-		msg = strings.ReplaceAll(msg, m[3], "***")
+// scrub blanks every secret out of msg.
+func scrub(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
 	}
 	return msg
 }

@@ -3,8 +3,10 @@ package backend
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	"github.com/k3s-io/kine/pkg/endpoint"
 	"github.com/k3s-io/kine/pkg/tls"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"vkube.io/vkube/config"
 )
 
 // kineBackend serves the etcd API from kine inside the vkube process.
@@ -25,7 +29,8 @@ type kineBackend struct {
 // maxUnixSocketPath is sun_path's size minus the terminating NUL.
 const maxUnixSocketPath = 107
 
-func startKine(ctx context.Context, cfg Config, dsn string) (Backend, error) {
+// startKine serves dsn (nil info: SQLite) through kine.
+func startKine(ctx context.Context, cfg Config, dsn *externalDSN) (Backend, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("backend: data dir: %w", err)
 	}
@@ -41,7 +46,7 @@ func startKine(ctx context.Context, cfg Config, dsn string) (Backend, error) {
 		}
 		listener = fmt.Sprintf("tcp://127.0.0.1:%d", port)
 	}
-	routeKineLogs(cfg.Logger, dsn)
+	routeKineLogs(cfg.Logger, dsn.password)
 
 	b := &kineBackend{kind: cfg.Kind, lifecycle: newLifecycle()}
 	b.endpoint = Endpoint{Servers: []string{endpointFor(listener)}}
@@ -64,7 +69,7 @@ func startKine(ctx context.Context, cfg Config, dsn string) (Backend, error) {
 }
 
 // run starts kine, retrying with backoff while the database cannot be reached or refuses us.
-func (b *kineBackend) run(ctx, kctx context.Context, cfg Config, dsn, listener string) {
+func (b *kineBackend) run(ctx, kctx context.Context, cfg Config, dsn *externalDSN, listener string) {
 	backoff := wait.Backoff{Duration: time.Second, Factor: 1.5, Jitter: 0.1, Steps: 100, Cap: 15 * time.Second}
 	for attempt := 1; ; attempt++ {
 		err := b.listen(kctx, cfg, dsn, listener)
@@ -73,7 +78,7 @@ func (b *kineBackend) run(ctx, kctx context.Context, cfg Config, dsn, listener s
 			return
 		}
 		delay := backoff.Step()
-		cfg.Logger.Error("datastore not available yet; retrying", "attempt", attempt, "retryIn", delay.Round(100*time.Millisecond), "error", redactErr(err, dsn))
+		cfg.Logger.Error("datastore not available yet; retrying", "attempt", attempt, "retryIn", delay.Round(100*time.Millisecond), "error", scrub(err.Error(), dsn.password))
 		select {
 		case <-kctx.Done():
 			return
@@ -82,20 +87,16 @@ func (b *kineBackend) run(ctx, kctx context.Context, cfg Config, dsn, listener s
 	}
 }
 
-func (b *kineBackend) listen(ctx context.Context, cfg Config, dsn, listener string) error {
+func (b *kineBackend) listen(ctx context.Context, cfg Config, dsn *externalDSN, listener string) error {
 	if b.kind != SQLite {
-		d, err := ParseDSN(dsn)
-		if err != nil {
-			return err
-		}
-		if err := dialOnce(ctx, d.Network, d.Host); err != nil {
-			return fmt.Errorf("database server %s unreachable: %w", d.Host, err)
+		if err := dialOnce(ctx, dsn.network(), hostWithPort(dsn.info)); err != nil {
+			return fmt.Errorf("database server %s unreachable: %w", dsn.info.Host, err)
 		}
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	_, err := endpoint.Listen(lctx, endpoint.Config{
 		Listener:             listener,
-		Endpoint:             dsn,
+		Endpoint:             dsn.endpoint,
 		WaitGroup:            &b.wg,
 		BackendTLSConfig:     tls.Config{CAFile: cfg.ClientTLS.CAFile, CertFile: cfg.ClientTLS.CertFile, KeyFile: cfg.ClientTLS.KeyFile},
 		MetricsRegisterer:    cfg.Registerer,
@@ -116,6 +117,20 @@ func (b *kineBackend) listen(ctx context.Context, cfg Config, dsn, listener stri
 	go func() { <-ctx.Done(); cancel() }()
 	cfg.Registerer = nil // metrics register once; a retried Listen must not panic on duplicates
 	return nil
+}
+
+// hostWithPort adds the scheme's default port when the DSN names none.
+func hostWithPort(info config.DSNInfo) string {
+	if strings.HasPrefix(info.Host, "/") {
+		return info.Host
+	}
+	if _, _, err := net.SplitHostPort(info.Host); err == nil {
+		return info.Host
+	}
+	if info.Kind == config.BackendMySQL {
+		return net.JoinHostPort(info.Host, "3306")
+	}
+	return net.JoinHostPort(info.Host, "5432")
 }
 
 func (b *kineBackend) Kind() Kind         { return b.kind }

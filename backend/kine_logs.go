@@ -14,11 +14,11 @@ var kineLogs = &logrusBridge{}
 
 // routeKineLogs sends kine's logrus output into the supervisor's structured log, with every
 // known secret blanked out: kine logs driver errors that may echo parts of a DSN.
-func routeKineLogs(logger *slog.Logger, dsn string) {
+func routeKineLogs(logger *slog.Logger, password string) {
 	kineLogs.mu.Lock()
 	kineLogs.logger = logger
-	if d, err := ParseDSN(dsn); err == nil && d.Password() != "" {
-		kineLogs.secrets = append(kineLogs.secrets, d.Password())
+	if password != "" {
+		kineLogs.secrets = append(kineLogs.secrets, password)
 	}
 	kineLogs.mu.Unlock()
 	logrus.SetOutput(kineLogs)
@@ -35,10 +35,7 @@ func (b *logrusBridge) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, line := range bytes.Split(bytes.TrimSpace(p), []byte("\n")) {
-		msg := string(line)
-		for _, s := range b.secrets {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
+		msg := scrub(string(line), b.secrets...)
 		level := slog.LevelInfo
 		switch {
 		case strings.HasPrefix(msg, "level=error"), strings.HasPrefix(msg, "level=fatal"):
