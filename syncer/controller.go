@@ -1,0 +1,240 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+
+	"vkube.io/vkube/syncer/translate"
+)
+
+// updatable lets a kind say which parts of a live host object an update may change (a Service's
+// clusterIP and most of a Pod's spec are immutable).
+type updatable interface {
+	forUpdate(desired, live *unstructured.Unstructured) *unstructured.Unstructured
+}
+
+// controller syncs one kind virtual → host and, for status, host → virtual. The virtual object
+// is the source of truth: a twin deleted by someone else is recreated, and a twin whose virtual
+// object is gone is deleted. Host objects vkube does not own are never touched.
+type controller struct {
+	res      syncedKind
+	tctx     translate.Context
+	virtual  dynamic.Interface
+	host     dynamic.NamespaceableResourceInterface
+	vLister  cache.GenericLister
+	hLister  cache.GenericNamespaceLister
+	queue    workqueue.TypedRateLimitingInterface[string]
+	recorder record.EventRecorder
+	log      *slog.Logger
+}
+
+func newController(res syncedKind, tctx translate.Context, virtual, host dynamic.Interface, vInf, hInf cache.SharedIndexInformer, recorder record.EventRecorder, log *slog.Logger) *controller {
+	gvr := res.gvr()
+	c := &controller{
+		res: res, tctx: tctx, virtual: virtual, host: host.Resource(gvr),
+		vLister:  cache.NewGenericLister(vInf.GetIndexer(), gvr.GroupResource()),
+		hLister:  cache.NewGenericLister(hInf.GetIndexer(), gvr.GroupResource()).ByNamespace(tctx.HostNamespace),
+		queue:    workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: gvr.Resource}),
+		recorder: recorder,
+		log:      log.With("resource", gvr.Resource),
+	}
+	_, _ = vInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueVirtual,
+		UpdateFunc: func(_, o any) { c.enqueueVirtual(o) },
+		DeleteFunc: c.enqueueVirtual,
+	})
+	_, _ = hInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueHost,
+		UpdateFunc: func(_, o any) { c.enqueueHost(o) },
+		DeleteFunc: c.enqueueHost,
+	})
+	return c
+}
+
+// enqueue adds a virtual namespace/name key; other controllers use it when what they own
+// changes whether this object is synced.
+func (c *controller) enqueue(key string) { c.queue.Add(key) }
+
+func (c *controller) enqueueVirtual(obj any) {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+		c.queue.Add(key)
+	}
+}
+
+func (c *controller) enqueueHost(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok || !c.tctx.Owned(u) {
+		return
+	}
+	ann := u.GetAnnotations()
+	if ann[translate.AnnotationName] == "" {
+		return
+	}
+	c.queue.Add(ann[translate.AnnotationNamespace] + "/" + ann[translate.AnnotationName])
+}
+
+func (c *controller) run(ctx context.Context, workers int) {
+	defer c.queue.ShutDown()
+	for i := 0; i < workers; i++ {
+		go wait.UntilWithContext(ctx, c.worker, time.Second)
+	}
+	<-ctx.Done()
+}
+
+func (c *controller) worker(ctx context.Context) {
+	for {
+		key, quit := c.queue.Get()
+		if quit {
+			return
+		}
+		err := c.reconcile(ctx, key)
+		switch {
+		case errors.Is(err, errRequeue):
+			c.queue.AddAfter(key, 500*time.Millisecond)
+			err = nil
+		case errors.Is(err, errSkipFinished):
+			err = nil
+			c.queue.Forget(key)
+		case err != nil:
+			c.log.Info("sync failed; retrying", "object", key, "error", err)
+			c.queue.AddRateLimited(key)
+		default:
+			c.queue.Forget(key)
+		}
+		c.queue.Done(key)
+		syncTotal.WithLabelValues(c.res.gvr().Resource, resultLabel(err)).Inc()
+	}
+}
+
+func (c *controller) reconcile(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	hostName := translate.HostName(name, ns, c.tctx.VCluster)
+	if ns == "" {
+		hostName = translate.HostClusterScopedName(name, c.tctx.VCluster)
+	}
+	live, err := c.liveHost(hostName)
+	if err != nil {
+		return err
+	}
+	obj, err := c.vLister.ByNamespace(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return c.deleteTwin(ctx, live)
+	}
+	if err != nil {
+		return err
+	}
+	virtual := obj.(*unstructured.Unstructured)
+	if virtual.GetDeletionTimestamp() != nil {
+		if f, ok := c.res.(finalizing); ok {
+			return f.finalize(ctx, virtual, live)
+		}
+		return c.deleteTwin(ctx, live)
+	}
+	desired, skip, err := c.res.toHost(ctx, virtual)
+	if err != nil {
+		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "cannot translate for the host: %v", err)
+		return nil
+	}
+	if skip {
+		return c.deleteTwin(ctx, live)
+	}
+	translate.Stamp(desired)
+	switch {
+	case live == nil:
+		created, err := c.host.Namespace(c.tctx.HostNamespace).Create(ctx, desired, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("host object %s appeared while creating it", desired.GetName())
+		}
+		if err != nil {
+			c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused %s %s: %v", virtual.GetKind(), desired.GetName(), hostMessage(err))
+			return err
+		}
+		live = created
+	case !c.tctx.Owned(live):
+		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s/%s exists and is not managed by this virtual cluster; not touching it", c.tctx.HostNamespace, live.GetName())
+		return nil
+	case translate.Changed(desired, live):
+		update := desired
+		if u, ok := c.res.(updatable); ok {
+			update = u.forUpdate(desired, live)
+		}
+		update.SetResourceVersion(live.GetResourceVersion())
+		updated, err := c.host.Namespace(c.tctx.HostNamespace).Update(ctx, update, metav1.UpdateOptions{})
+		if err != nil {
+			if apierrors.IsConflict(err) {
+				return err
+			}
+			c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused the update of %s: %v", desired.GetName(), hostMessage(err))
+			return err
+		}
+		live = updated
+	}
+	back, err := c.res.fromHost(ctx, live, virtual)
+	if err != nil || back == nil {
+		return err
+	}
+	syncedFromHost.WithLabelValues(c.res.gvr().Resource).Inc()
+	_, err = c.virtual.Resource(c.res.gvr()).Namespace(ns).UpdateStatus(ctx, back, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		c.queue.AddAfter(key, 200*time.Millisecond)
+		return nil
+	}
+	return err
+}
+
+func (c *controller) liveHost(name string) (*unstructured.Unstructured, error) {
+	obj, err := c.hLister.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*unstructured.Unstructured), nil
+}
+
+// deleteTwin deletes the host twin, only if this virtual cluster owns it.
+func (c *controller) deleteTwin(ctx context.Context, live *unstructured.Unstructured) error {
+	if live == nil || !c.tctx.Owned(live) || live.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	uid := live.GetUID()
+	err := c.host.Namespace(c.tctx.HostNamespace).Delete(ctx, live.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// finalizing kinds finish a virtual deletion themselves (pods stay Terminating until the host pod
+// is gone, since no kubelet will do it in the virtual cluster).
+type finalizing interface {
+	finalize(ctx context.Context, virtual, live *unstructured.Unstructured) error
+}
+
+// hostMessage is the host's own words for a refusal, without client-go's wrapping.
+func hostMessage(err error) string {
+	if s, ok := err.(apierrors.APIStatus); ok {
+		return s.Status().Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,51 @@
+package syncer
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"vkube.io/vkube/syncer/translate"
+)
+
+// pvcs syncs PersistentVolumeClaims; the host binds them and the phase and capacity come back.
+type pvcs struct{ tctx translate.Context }
+
+func (pvcs) gvr() schema.GroupVersionResource {
+	return corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
+}
+
+func (r pvcs) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+	h := r.tctx.HostObject(v)
+	spec, _, _ := unstructured.NestedMap(v.Object, "spec")
+	spec = runtime.DeepCopyJSON(spec)
+	// The virtual cluster has no PVs of its own: the host binds the claim to one of its own.
+	delete(spec, "volumeName")
+	h.Object["spec"] = spec
+	return h, false, nil
+}
+
+// forUpdate: a claim's spec is immutable except its requested size.
+func (pvcs) forUpdate(desired, live *unstructured.Unstructured) *unstructured.Unstructured {
+	u := live.DeepCopy()
+	u.SetLabels(desired.GetLabels())
+	u.SetAnnotations(desired.GetAnnotations())
+	if req, ok, _ := unstructured.NestedFieldCopy(desired.Object, "spec", "resources", "requests"); ok {
+		_ = unstructured.SetNestedField(u.Object, req, "spec", "resources", "requests")
+	}
+	return u
+}
+
+func (pvcs) fromHost(_ context.Context, host, v *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	hs, _, _ := unstructured.NestedFieldCopy(host.Object, "status")
+	vs, _, _ := unstructured.NestedFieldCopy(v.Object, "status")
+	if hs == nil || equalJSON(hs, vs) {
+		return nil, nil
+	}
+	out := v.DeepCopy()
+	out.Object["status"] = hs
+	return out, nil
+}

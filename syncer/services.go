@@ -1,0 +1,89 @@
+package syncer
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"vkube.io/vkube/syncer/translate"
+)
+
+// services syncs Services; the virtual Service carries its host twin's ClusterIP (the write-path
+// webhook creates the twin first and copies the IP in).
+type services struct{ tctx translate.Context }
+
+func (services) gvr() schema.GroupVersionResource {
+	return corev1.SchemeGroupVersion.WithResource("services")
+}
+
+func (r services) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+	// The virtual default/kubernetes Service points at the virtual apiserver, not a host twin.
+	if v.GetNamespace() == "default" && v.GetName() == "kubernetes" {
+		return nil, true, nil
+	}
+	var svc corev1.Service
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(v.Object, &svc); err != nil {
+		return nil, false, err
+	}
+	h, err := r.hostService(&svc)
+	if err != nil {
+		return nil, false, err
+	}
+	return h, false, nil
+}
+
+// hostService translates a typed virtual Service (also used by the write-path webhook).
+func (r services) hostService(svc *corev1.Service) (*unstructured.Unstructured, error) {
+	spec := svc.Spec.DeepCopy()
+	if len(spec.Selector) > 0 {
+		spec.Selector = r.tctx.HostLabels(svc.Namespace, spec.Selector)
+	}
+	if spec.ClusterIP != corev1.ClusterIPNone {
+		// The host allocates (the webhook then copies its choice into the virtual Service);
+		// a Service created while the webhook was away asks the host for its virtual IP.
+		spec.ClusterIPs = nil
+		if spec.ClusterIP != "" {
+			spec.ClusterIPs = []string{spec.ClusterIP}
+		}
+	}
+	specMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(spec)
+	if err != nil {
+		return nil, err
+	}
+	vu, err := runtime.DefaultUnstructuredConverter.ToUnstructured(svc)
+	if err != nil {
+		return nil, err
+	}
+	v := &unstructured.Unstructured{Object: vu}
+	v.SetAPIVersion("v1")
+	v.SetKind("Service")
+	h := r.tctx.HostObject(v)
+	h.Object["spec"] = specMap
+	return h, nil
+}
+
+// forUpdate keeps what the host allocated and does not let change.
+func (services) forUpdate(desired, live *unstructured.Unstructured) *unstructured.Unstructured {
+	u := desired.DeepCopy()
+	for _, f := range []string{"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"} {
+		if val, ok, _ := unstructured.NestedFieldCopy(live.Object, "spec", f); ok {
+			_ = unstructured.SetNestedField(u.Object, val, "spec", f)
+		}
+	}
+	return u
+}
+
+// fromHost copies the host's load-balancer status (what `--expose` users wait for).
+func (services) fromHost(_ context.Context, host, v *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	hs, _, _ := unstructured.NestedFieldCopy(host.Object, "status")
+	vs, _, _ := unstructured.NestedFieldCopy(v.Object, "status")
+	if equalJSON(hs, vs) || hs == nil {
+		return nil, nil
+	}
+	out := v.DeepCopy()
+	out.Object["status"] = hs
+	return out, nil
+}

@@ -1,0 +1,155 @@
+// Package syncer copies the low-level objects of a virtual cluster that need real nodes (pods,
+// services, the config they use) into the host namespace under rewritten names, and copies
+// their status back. The virtual cluster is the source of truth.
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	"vkube.io/vkube/syncer/translate"
+)
+
+// Config is what the syncer needs.
+type Config struct {
+	// Name of the virtual cluster and the host namespace its twins live in.
+	Name          string
+	HostNamespace string
+	Virtual       *rest.Config
+	Host          *rest.Config
+	// VirtualCA is the virtual cluster's serving CA, given to pods with their token.
+	VirtualCA []byte
+	// APIHost/APIPort: where host pods reach the virtual apiserver.
+	APIHost string
+	APIPort int
+	// DNS, when set, is the DNS config of synced pods (resolving virtual Services).
+	DNS *corev1.PodDNSConfig
+	// KubeletAddress/KubeletPort: vkube's kubelet endpoint, the fake nodes' address.
+	KubeletAddress string
+	KubeletPort    int
+	Logger         *slog.Logger
+}
+
+// Syncer runs the sync controllers. Its shape follows the supervisor's parts: Ready, Stop.
+type Syncer struct {
+	cancel context.CancelFunc
+	ready  chan struct{}
+	done   chan struct{}
+}
+
+// resync makes every synced object reconcile periodically: tokens are renewed, drift repaired.
+const resync = 5 * time.Minute
+
+// Start builds the clients and controllers and runs them until ctx ends or Stop.
+func Start(ctx context.Context, cfg Config) (*Syncer, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "syncer")
+	vcfg, hcfg := rest.CopyConfig(cfg.Virtual), rest.CopyConfig(cfg.Host)
+	// client-go's default 5 QPS would cap sync latency; the host client stays bounded.
+	vcfg.QPS, vcfg.Burst = 200, 400
+	hcfg.QPS, hcfg.Burst = 100, 200
+	vdyn, err := dynamic.NewForConfig(vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: virtual client: %w", err)
+	}
+	hdyn, err := dynamic.NewForConfig(hcfg)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: host client: %w", err)
+	}
+	vcs := kubernetes.NewForConfigOrDie(vcfg)
+	hcs := kubernetes.NewForConfigOrDie(hcfg)
+	tctx := translate.Context{VCluster: cfg.Name, HostNamespace: cfg.HostNamespace}
+
+	vInf := dynamicinformer.NewDynamicSharedInformerFactory(vdyn, resync)
+	hInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, cfg.HostNamespace, func(o *metav1.ListOptions) {
+		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
+	})
+	typed := informers.NewSharedInformerFactory(vcs, resync)
+	podLister := typed.Core().V1().Pods().Lister()
+	svcLister := typed.Core().V1().Services().Lister()
+
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: vcs.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "vkube-syncer"})
+
+	used := newUsage(podLister)
+	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}}
+	kinds := []syncedKind{
+		configMaps{tctx: tctx, used: used.configMap},
+		secrets{tctx: tctx, used: used.secret},
+		services{tctx: tctx},
+		&pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes,
+			tokens: &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, expiry: map[string]time.Time{}}},
+		pvcs{tctx: tctx},
+	}
+	controllers := map[string]*controller{}
+	for _, k := range kinds {
+		gvr := k.gvr()
+		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hInf.ForResource(gvr).Informer(), recorder, log)
+	}
+	// A pod that starts or stops using a ConfigMap or Secret changes whether it is synced.
+	_, _ = typed.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
+		UpdateFunc: func(_, o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
+		DeleteFunc: func(o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
+	})
+
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Syncer{cancel: cancel, ready: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer broadcaster.Shutdown()
+		vInf.Start(ctx.Done())
+		hInf.Start(ctx.Done())
+		typed.Start(ctx.Done())
+		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(ctx.Done()), hInf.WaitForCacheSync(ctx.Done())} {
+			for gvr, ok := range synced {
+				if !ok {
+					log.Error("informer never synced", "resource", gvr.Resource)
+					return
+				}
+			}
+		}
+		typed.WaitForCacheSync(ctx.Done())
+		close(s.ready)
+		log.Info("syncer running", "hostNamespace", cfg.HostNamespace)
+		go nodes.gc(ctx)
+		for _, c := range controllers {
+			go c.run(ctx, 4)
+		}
+		<-ctx.Done()
+	}()
+	return s, nil
+}
+
+// Ready is closed once every informer has synced and the controllers run.
+func (s *Syncer) Ready() <-chan struct{} { return s.ready }
+
+// Stop stops the controllers.
+func (s *Syncer) Stop(ctx context.Context) error {
+	s.cancel()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,81 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Context is what every translation needs to know.
+type Context struct {
+	// VCluster is the virtual cluster's name; HostNamespace where its twins live.
+	VCluster      string
+	HostNamespace string
+}
+
+// HostObject starts the host twin of a namespaced virtual object: the translated name in the
+// host namespace, the virtual labels plus vkube's markers, the virtual annotations plus the
+// virtual identity. Server-owned metadata is dropped.
+func (c Context) HostObject(virtual *unstructured.Unstructured) *unstructured.Unstructured {
+	host := &unstructured.Unstructured{Object: map[string]any{}}
+	host.SetAPIVersion(virtual.GetAPIVersion())
+	host.SetKind(virtual.GetKind())
+	host.SetNamespace(c.HostNamespace)
+	host.SetName(HostName(virtual.GetName(), virtual.GetNamespace(), c.VCluster))
+	host.SetLabels(c.HostLabels(virtual.GetNamespace(), virtual.GetLabels()))
+	ann := map[string]string{}
+	for k, v := range virtual.GetAnnotations() {
+		if k != "kubectl.kubernetes.io/last-applied-configuration" {
+			ann[k] = v
+		}
+	}
+	ann[AnnotationName] = virtual.GetName()
+	ann[AnnotationNamespace] = virtual.GetNamespace()
+	ann[AnnotationUID] = string(virtual.GetUID())
+	ann[AnnotationKind] = virtual.GetKind()
+	host.SetAnnotations(ann)
+	return host
+}
+
+// HostLabels are the virtual labels plus the markers that say which virtual cluster and
+// namespace a host object belongs to; selectors get the same markers so that a virtual Service
+// never selects pods of another virtual namespace or cluster.
+func (c Context) HostLabels(namespace string, labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels)+2)
+	for k, v := range labels {
+		out[k] = v
+	}
+	out[LabelManagedBy] = c.VCluster
+	out[LabelNamespace] = SafeLabelValue(namespace)
+	return out
+}
+
+// SafeLabelValue fits a value into a label's 63 characters.
+func SafeLabelValue(v string) string { return SafeName(v) }
+
+// Owned reports whether a host object was created by this virtual cluster.
+func (c Context) Owned(host *unstructured.Unstructured) bool {
+	return host.GetLabels()[LabelManagedBy] == c.VCluster
+}
+
+// Stamp records the hash of the translation in the host object, for Changed to compare later.
+func Stamp(host *unstructured.Unstructured) {
+	ann := host.GetAnnotations()
+	delete(ann, AnnotationTranslation)
+	host.SetAnnotations(ann)
+	ann[AnnotationTranslation] = hash(host.Object)
+	host.SetAnnotations(ann)
+}
+
+// Changed reports whether desired (already stamped) differs from what was last applied to live.
+func Changed(desired, live *unstructured.Unstructured) bool {
+	return desired.GetAnnotations()[AnnotationTranslation] != live.GetAnnotations()[AnnotationTranslation]
+}
+
+func hash(obj map[string]any) string {
+	b, _ := json.Marshal(obj)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

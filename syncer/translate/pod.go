@@ -1,0 +1,202 @@
+package translate
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Pod is what a pod translation needs beyond the virtual pod itself.
+type Pod struct {
+	Context
+	// TokenSecret is the host Secret holding the pod's virtual ServiceAccount token, the virtual
+	// CA (ca.crt) and its namespace: mounted where the app expects its service account.
+	TokenSecret string
+	// APIHost and APIPort are where pods reach the virtual apiserver (KUBERNETES_SERVICE_*).
+	APIHost string
+	APIPort int
+	// ServiceEnv are the virtual Services' link variables for the pod's namespace.
+	ServiceEnv []corev1.EnvVar
+	// DNS, when set, replaces the pod's DNS so virtual Service names resolve.
+	DNS *corev1.PodDNSConfig
+}
+
+// Annotations that carry virtual identity for downward-API fieldRefs, which would otherwise
+// read the host pod's name, namespace and uid.
+const (
+	fieldName      = "metadata.annotations['" + AnnotationName + "']"
+	fieldNamespace = "metadata.annotations['" + AnnotationNamespace + "']"
+	fieldUID       = "metadata.annotations['" + AnnotationUID + "']"
+)
+
+// ServiceAccountMount is where Kubernetes mounts a pod's service account.
+const ServiceAccountMount = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// HostPod translates a virtual pod into its host twin. The host pod gets no host credentials,
+// the virtual ServiceAccount token instead, the virtual API as `kubernetes`, translated names
+// for everything it references, and no scheduler/priority/runtime class the host may lack.
+func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
+	h := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}}
+	h.Name = HostName(v.Name, v.Namespace, p.VCluster)
+	h.Namespace = p.HostNamespace
+	h.Labels = p.HostLabels(v.Namespace, v.Labels)
+	h.Annotations = map[string]string{}
+	for k, val := range v.Annotations {
+		h.Annotations[k] = val
+	}
+	h.Annotations[AnnotationName] = v.Name
+	h.Annotations[AnnotationNamespace] = v.Namespace
+	h.Annotations[AnnotationUID] = string(v.UID)
+	h.Annotations[AnnotationKind] = "Pod"
+
+	spec := v.Spec.DeepCopy()
+	spec.NodeName = ""
+	spec.ServiceAccountName = ""
+	spec.DeprecatedServiceAccount = ""
+	spec.AutomountServiceAccountToken = ptrBool(false)
+	spec.SchedulerName = ""
+	spec.PriorityClassName = ""
+	spec.Priority = nil
+	spec.PreemptionPolicy = nil
+	spec.RuntimeClassName = nil
+	spec.Overhead = nil
+	links := spec.EnableServiceLinks == nil || *spec.EnableServiceLinks
+	spec.EnableServiceLinks = ptrBool(false)
+	for i := range spec.ImagePullSecrets {
+		spec.ImagePullSecrets[i].Name = HostName(spec.ImagePullSecrets[i].Name, v.Namespace, p.VCluster)
+	}
+	if p.DNS != nil && (spec.DNSPolicy == "" || spec.DNSPolicy == corev1.DNSClusterFirst || spec.DNSPolicy == corev1.DNSClusterFirstWithHostNet) {
+		spec.DNSPolicy = corev1.DNSNone
+		spec.DNSConfig = p.DNS.DeepCopy()
+	}
+	for i := range spec.Volumes {
+		if err := p.volume(&spec.Volumes[i], v); err != nil {
+			return nil, err
+		}
+	}
+	for _, containers := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range containers {
+			p.container(&containers[i], v, links)
+		}
+	}
+	for i := range spec.EphemeralContainers {
+		p.container((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), v, links)
+	}
+	h.Spec = *spec
+	return h, nil
+}
+
+// volume translates one volume in place; the service account token volume is fed from the
+// host Secret holding the virtual token.
+func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
+	switch {
+	case vol.ConfigMap != nil:
+		vol.ConfigMap.Name = HostName(vol.ConfigMap.Name, v.Namespace, p.VCluster)
+	case vol.Secret != nil:
+		vol.Secret.SecretName = HostName(vol.Secret.SecretName, v.Namespace, p.VCluster)
+	case vol.PersistentVolumeClaim != nil:
+		vol.PersistentVolumeClaim.ClaimName = HostName(vol.PersistentVolumeClaim.ClaimName, v.Namespace, p.VCluster)
+	case vol.DownwardAPI != nil:
+		for i := range vol.DownwardAPI.Items {
+			rewriteFieldRef(vol.DownwardAPI.Items[i].FieldRef)
+		}
+	case vol.Projected != nil:
+		isToken := false
+		var sources []corev1.VolumeProjection
+		for _, s := range vol.Projected.Sources {
+			switch {
+			case s.ServiceAccountToken != nil:
+				isToken = true
+				sources = append(sources, p.tokenSource(s.ServiceAccountToken.Path, "token"))
+			case s.ConfigMap != nil && s.ConfigMap.Name == "kube-root-ca.crt":
+				sources = append(sources, p.tokenSource("ca.crt", "ca.crt"))
+			case s.ConfigMap != nil:
+				s.ConfigMap.Name = HostName(s.ConfigMap.Name, v.Namespace, p.VCluster)
+				sources = append(sources, s)
+			case s.Secret != nil:
+				s.Secret.Name = HostName(s.Secret.Name, v.Namespace, p.VCluster)
+				sources = append(sources, s)
+			case s.DownwardAPI != nil:
+				for i := range s.DownwardAPI.Items {
+					rewriteFieldRef(s.DownwardAPI.Items[i].FieldRef)
+				}
+				sources = append(sources, s)
+			default:
+				sources = append(sources, s)
+			}
+		}
+		vol.Projected.Sources = sources
+		if isToken && p.TokenSecret == "" {
+			return fmt.Errorf("volume %s needs a service account token but none was minted", vol.Name)
+		}
+	}
+	return nil
+}
+
+func (p Pod) tokenSource(path, key string) corev1.VolumeProjection {
+	return corev1.VolumeProjection{Secret: &corev1.SecretProjection{
+		LocalObjectReference: corev1.LocalObjectReference{Name: p.TokenSecret},
+		Items:                []corev1.KeyToPath{{Key: key, Path: path}},
+	}}
+}
+
+func (p Pod) container(c *corev1.Container, v *corev1.Pod, links bool) {
+	env := make([]corev1.EnvVar, 0, len(c.Env)+len(p.ServiceEnv)+2)
+	if p.APIHost != "" {
+		port := strconv.Itoa(p.APIPort)
+		env = append(env,
+			corev1.EnvVar{Name: "KUBERNETES_SERVICE_HOST", Value: p.APIHost},
+			corev1.EnvVar{Name: "KUBERNETES_SERVICE_PORT", Value: port},
+			corev1.EnvVar{Name: "KUBERNETES_SERVICE_PORT_HTTPS", Value: port},
+			corev1.EnvVar{Name: "KUBERNETES_PORT", Value: "tcp://" + p.APIHost + ":" + port},
+			corev1.EnvVar{Name: "KUBERNETES_PORT_443_TCP", Value: "tcp://" + p.APIHost + ":" + port},
+			corev1.EnvVar{Name: "KUBERNETES_PORT_443_TCP_PROTO", Value: "tcp"},
+			corev1.EnvVar{Name: "KUBERNETES_PORT_443_TCP_ADDR", Value: p.APIHost},
+			corev1.EnvVar{Name: "KUBERNETES_PORT_443_TCP_PORT", Value: port},
+		)
+	}
+	if links {
+		env = append(env, p.ServiceEnv...)
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil {
+			e.ValueFrom = e.ValueFrom.DeepCopy()
+			switch {
+			case e.ValueFrom.ConfigMapKeyRef != nil:
+				e.ValueFrom.ConfigMapKeyRef.Name = HostName(e.ValueFrom.ConfigMapKeyRef.Name, v.Namespace, p.VCluster)
+			case e.ValueFrom.SecretKeyRef != nil:
+				e.ValueFrom.SecretKeyRef.Name = HostName(e.ValueFrom.SecretKeyRef.Name, v.Namespace, p.VCluster)
+			case e.ValueFrom.FieldRef != nil:
+				rewriteFieldRef(e.ValueFrom.FieldRef)
+			}
+		}
+		env = append(env, e)
+	}
+	c.Env = env
+	for i := range c.EnvFrom {
+		if r := c.EnvFrom[i].ConfigMapRef; r != nil {
+			r.Name = HostName(r.Name, v.Namespace, p.VCluster)
+		}
+		if r := c.EnvFrom[i].SecretRef; r != nil {
+			r.Name = HostName(r.Name, v.Namespace, p.VCluster)
+		}
+	}
+}
+
+func rewriteFieldRef(f *corev1.ObjectFieldSelector) {
+	if f == nil {
+		return
+	}
+	switch f.FieldPath {
+	case "metadata.name":
+		f.FieldPath = fieldName
+	case "metadata.namespace":
+		f.FieldPath = fieldNamespace
+	case "metadata.uid":
+		f.FieldPath = fieldUID
+	}
+}
+
+func ptrBool(b bool) *bool { return &b }
