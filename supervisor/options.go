@@ -18,6 +18,8 @@ type Options struct {
 	Config *config.Config
 	// Namespace is the host namespace ("" when standalone).
 	Namespace string
+	// HostKubeconfig reaches the host cluster; empty: standalone, no syncer.
+	HostKubeconfig string
 	// DataDir holds every piece of state: PKI, datastore, component cert dirs, kubeconfig.
 	DataDir string
 	// BindAddress and AdvertiseAddress of the API; Port its secure port (0: pick one and keep it).

@@ -23,7 +23,7 @@ func (s *Supervisor) renewCerts(ctx context.Context, local, server, contextName 
 			return
 		case <-t.C:
 		}
-		pki, changes, err := certs.Ensure(ctx, certs.NewDirStore(dir), dir, certOptions(s.opts))
+		pki, changes, err := certs.Ensure(ctx, s.pkiStore(), dir, certOptions(s.opts, s.host))
 		if err != nil {
 			log.Error("certificate renewal failed; will retry", "error", err)
 			continue
@@ -51,4 +51,11 @@ func (s *Supervisor) renewCerts(ctx context.Context, local, server, contextName 
 			}
 		}
 	}
+}
+
+func (s *Supervisor) pkiStore() certs.Store {
+	if s.host != nil {
+		return s.host.pkiStore(s.opts.Config.Name)
+	}
+	return certs.NewDirStore(filepath.Join(s.opts.DataDir, "pki"))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/backend"
 	"vkube.io/vkube/binaries"
@@ -22,6 +23,7 @@ import (
 	"vkube.io/vkube/config"
 	"vkube.io/vkube/distro"
 	"vkube.io/vkube/process"
+	"vkube.io/vkube/syncer"
 )
 
 // Supervisor is a running virtual cluster. Its shape follows etcd's embed: Ready, Err, Stop.
@@ -34,6 +36,8 @@ type Supervisor struct {
 	stopOnce sync.Once
 	stopHTTP func(context.Context) error
 	unlock   func()
+	host     *hostCluster
+	syncer   interface{ Stop(context.Context) error }
 	// HealthAddr is where /healthz, /readyz and /metrics are served.
 	HealthAddr net.Addr
 	// Kubeconfig is the path of the admin kubeconfig, written once the API is usable.
@@ -94,16 +98,21 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		unlock()
 		return nil, err
 	}
+	opts.Port = want.Port
+	host, err := connectHost(ctx, &opts)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
 	if err := saveState(opts.DataDir, want); err != nil {
 		unlock()
 		return nil, fmt.Errorf("recording data dir state: %w", err)
 	}
-	opts.Port = want.Port
 
-	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1), unlock: unlock}
+	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1), unlock: unlock, host: host}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, c := range process.Collectors() {
+	for _, c := range append(process.Collectors(), syncer.Collectors()...) {
 		_ = reg.Register(c)
 	}
 	addr, stop, err := serveHealth(ctx, orDefault(opts.HealthAddress, "127.0.0.1:0"), s.readyErr, reg)
@@ -117,7 +126,11 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	log.Info("starting virtual cluster", "name", cfg.Name, "distro", distroName, "version", version, "backend", kind,
 		"dataDir", opts.DataDir, "api", s.APIServer, "health", "http://"+addr.String())
 
-	pki, changes, err := certs.Ensure(ctx, certs.NewDirStore(filepath.Join(opts.DataDir, "pki")), filepath.Join(opts.DataDir, "pki"), certOptions(opts))
+	var store certs.Store = certs.NewDirStore(filepath.Join(opts.DataDir, "pki"))
+	if host != nil {
+		store = host.pkiStore(cfg.Name)
+	}
+	pki, changes, err := certs.Ensure(ctx, store, filepath.Join(opts.DataDir, "pki"), certOptions(opts, host))
 	if err != nil {
 		s.shutdown(context.Background())
 		return nil, fmt.Errorf("certificates: %w", err)
@@ -184,6 +197,21 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 		s.fail(fmt.Errorf("writing the admin kubeconfig: %w", err))
 		return
 	}
+	if s.host != nil {
+		if err := s.host.publishKubeconfig(ctx, pki, s.opts.Config.Name, contextName, s.opts.Config.Exporting.Server); err != nil {
+			s.fail(fmt.Errorf("publishing the kubeconfig Secret: %w", err))
+			return
+		}
+		vcfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if err := s.startSyncing(ctx, pki, vcfg); err != nil {
+			s.fail(fmt.Errorf("starting the syncer: %w", err))
+			return
+		}
+	}
 	log.Info("virtual cluster ready", "kubeconfig", s.Kubeconfig, "server", server)
 	close(s.ready)
 	s.renewCerts(ctx, local, server, contextName)
@@ -242,6 +270,9 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 func (s *Supervisor) shutdown(ctx context.Context) error {
 	var errs []error
 	s.stopOnce.Do(func() {
+		if s.syncer != nil {
+			errs = append(errs, s.syncer.Stop(ctx))
+		}
 		if s.cp != nil {
 			errs = append(errs, s.cp.Stop(ctx))
 		}
@@ -349,7 +380,7 @@ func backendConfig(o Options, kind backend.Kind, pki *certs.PKI, reg prometheus.
 	return bc, nil
 }
 
-func certOptions(o Options) certs.Options {
+func certOptions(o Options, host *hostCluster) certs.Options {
 	cfg := o.Config
 	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ControlPlane.Advanced.ClusterDomain, Validity: o.CertValidity}
 	for _, san := range cfg.ControlPlane.Proxy.ExtraSANs {
@@ -362,6 +393,11 @@ func certOptions(o Options) certs.Options {
 	}
 	if ip := firstServiceIP(orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")); ip != nil {
 		co.IPs = append(co.IPs, ip)
+	}
+	if host != nil {
+		if ip := net.ParseIP(host.apiIP); ip != nil {
+			co.IPs = append(co.IPs, ip)
+		}
 	}
 	return co
 }

@@ -212,9 +212,18 @@ func (c *controller) liveHost(name string) (*unstructured.Unstructured, error) {
 	return obj.(*unstructured.Unstructured), nil
 }
 
+// freshTwin is how long a host twin may exist before its virtual object: the Service webhook
+// creates the twin while the virtual create is still in flight.
+const freshTwin = 30 * time.Second
+
 // deleteTwin deletes the host twin, only if this virtual cluster owns it.
 func (c *controller) deleteTwin(ctx context.Context, live *unstructured.Unstructured) error {
 	if live == nil || !c.tctx.Owned(live) || live.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	if age := time.Since(live.GetCreationTimestamp().Time); c.res.gvr().Resource == "services" && age < freshTwin {
+		ann := live.GetAnnotations()
+		c.queue.AddAfter(ann[translate.AnnotationNamespace]+"/"+ann[translate.AnnotationName], freshTwin-age)
 		return nil
 	}
 	uid := live.GetUID()

@@ -20,6 +20,7 @@ import (
 type flags struct {
 	name              string
 	namespace         string
+	hostKubeconfig    string
 	dataDir           string
 	configFiles       []string
 	distro            string
@@ -59,6 +60,10 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
   VKUBE_DATASTORE_ENDPOINT='postgres://vkube:secret@127.0.0.1:5432/?sslmode=disable' \
     vkube start --name team-a --data-dir /var/lib/vkube/team-a --backend postgres
 
+  # inside namespace team-a of a host cluster: pods run on the host
+  vkube start --name team-a --data-dir /tmp/team-a --host-kubeconfig ~/.kube/config \
+    --host-namespace team-a --bind-address 0.0.0.0 --advertise-address 172.31.255.1
+
   # embedded etcd, another Kubernetes version, an extra SAN
   vkube start --name v35 --data-dir /tmp/v35 --backend etcd --kubernetes-version v1.35.4 --tls-san vc.example.com`,
 		Args: cobra.NoArgs,
@@ -86,7 +91,8 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.DurationVar(&f.certValidity, "cert-validity", 0, "validity of leaf certificates (default one year; CAs ten years)")
 	fl.DurationVar(&f.certCheck, "cert-check-interval", time.Hour, "how often leaf certificates are checked and renewed when a third of their validity remains")
 	_ = fl.MarkHidden("cert-validity")
-	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in (empty: standalone)")
+	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in and syncs its pods to")
+	fl.StringVar(&f.hostKubeconfig, "host-kubeconfig", "", "kubeconfig of the host cluster (empty: standalone, nothing is synced)")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
@@ -118,7 +124,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	s, err := supervisor.Start(ctx, supervisor.Options{
-		Config: cfg, Namespace: f.namespace, DataDir: dataDir,
+		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, DataDir: dataDir,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
 		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,
 		HealthAddress: f.healthAddress, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,

@@ -1,0 +1,140 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"vkube.io/vkube/certs"
+	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/syncer"
+)
+
+// hostCluster is the host a virtual cluster lives in (nil when standalone).
+type hostCluster struct {
+	config    *rest.Config
+	client    kubernetes.Interface
+	namespace string
+	// apiIP is the ClusterIP of the host Service in front of the virtual API.
+	apiIP string
+}
+
+// connectHost learns what the PKI and the apiserver need from the host, before either starts.
+func connectHost(ctx context.Context, o *Options) (*hostCluster, error) {
+	if o.HostKubeconfig == "" {
+		return nil, nil
+	}
+	if o.Namespace == "" {
+		return nil, fmt.Errorf("--host-namespace is required with --host-kubeconfig: the namespace the virtual cluster lives in")
+	}
+	if ip := net.ParseIP(o.AdvertiseAddress); ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
+		return nil, fmt.Errorf("--advertise-address %q: host pods must reach the virtual API there; give an address of this machine that is not loopback", o.AdvertiseAddress)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.HostKubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--host-kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := client.CoreV1().Namespaces().Get(ctx, o.Namespace, metav1.GetOptions{}); err != nil {
+		// A namespaced Role cannot read its namespace object; only a missing one is fatal.
+		if _, lerr := client.CoreV1().Services(o.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); lerr != nil {
+			return nil, fmt.Errorf("host namespace %s: %w", o.Namespace, lerr)
+		}
+	}
+	h := &hostCluster{config: cfg, client: client, namespace: o.Namespace}
+	adv := o.Config.ControlPlane.Advanced
+	if adv.ServiceCIDR == "" {
+		cidr, err := hostside.ServiceCIDR(ctx, client, o.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		o.Config.ControlPlane.Advanced.ServiceCIDR = cidr
+		o.Logger.Info("detected the host service CIDR", "cidr", cidr)
+	}
+	h.apiIP, err = hostside.EnsureAPIService(ctx, client, o.Namespace, o.Config.Name, o.AdvertiseAddress, o.Port)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *hostCluster) pkiStore(name string) certs.Store {
+	return hostside.SecretStore{Client: h.client, Namespace: h.namespace, Name: name + "-certs", VCluster: name}
+}
+
+// publishKubeconfig writes Secret vc-NAME with an admin kubeconfig whose server is the API
+// Service's DNS name, right for anyone reading it inside the host cluster.
+func (h *hostCluster) publishKubeconfig(ctx context.Context, pki *certs.PKI, name, contextName, server string) error {
+	if server == "" {
+		server = "https://" + name + "." + h.namespace + ".svc:443"
+	}
+	kc, err := pki.Kubeconfig(server, certs.Admin, contextName)
+	if err != nil {
+		return err
+	}
+	return hostside.ApplySecret(ctx, h.client, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "vc-" + name, Namespace: h.namespace, Labels: map[string]string{hostside.LabelManagedBy: name}},
+		Data: map[string][]byte{
+			"config": kc, "certificate-authority": pki.File(certs.CACert),
+			"client-certificate": pki.File(certs.AdminCert), "client-key": pki.File(certs.AdminKey),
+		},
+	})
+}
+
+// startSyncing runs what needs both clusters: the kubelet endpoint, the Service webhook, the
+// virtual kubernetes Service, and the syncer.
+func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *rest.Config) error {
+	h, o := s.host, s.opts
+	log := o.Logger
+	vcs, err := kubernetes.NewForConfig(virtual)
+	if err != nil {
+		return err
+	}
+	certPEM, keyPEM, err := pki.SignKubeletServingCert("vkube-"+o.Config.Name, []net.IP{net.ParseIP(o.AdvertiseAddress), net.ParseIP("127.0.0.1")})
+	if err != nil {
+		return fmt.Errorf("kubelet endpoint certificate: %w", err)
+	}
+	kaddr, err := syncer.ServeKubelet(ctx, syncer.KubeletConfig{
+		Listen: net.JoinHostPort(o.AdvertiseAddress, "0"), ServingCert: certPEM, ServingKey: keyPEM,
+		ClientCA: pki.File(certs.ClientCACert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := syncer.ServeServiceWebhook(ctx, syncer.WebhookConfig{
+		Listen: "127.0.0.1:0", ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
+		Virtual: vcs, Host: h.client, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
+	}); err != nil {
+		return err
+	}
+	if err := syncer.EnsureKubernetesService(ctx, vcs, h.apiIP, o.AdvertiseAddress, o.Port); err != nil {
+		return err
+	}
+	kport, _ := strconv.Atoi(portOf(kaddr))
+	sy, err := syncer.Start(ctx, syncer.Config{
+		Name: o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
+		VirtualCA: pki.File(certs.CACert), APIHost: h.apiIP, APIPort: 443,
+		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	s.syncer = sy
+	return nil
+}
+
+func portOf(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}
