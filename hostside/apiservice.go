@@ -15,21 +15,34 @@ import (
 )
 
 // EnsureAPIService gives the virtual API a ClusterIP on the host: the Service NAME on port 443.
-// A supervisor running outside the host's pods has no pod for a selector, so the Service has
-// none and an EndpointSlice points at the supervisor's address instead. Returns the ClusterIP.
 func EnsureAPIService(ctx context.Context, c kubernetes.Interface, namespace, name, address string, port int) (string, error) {
+	return EnsureService(ctx, c, namespace, name, name, address, []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolTCP}})
+}
+
+// EnsureDNSService gives vkube's DNS server port 53 on a host ClusterIP: NAME-dns.
+func EnsureDNSService(ctx context.Context, c kubernetes.Interface, namespace, vcluster, address string, port int) (string, error) {
+	return EnsureService(ctx, c, namespace, vcluster, vcluster+"-dns", address, []corev1.ServicePort{
+		{Name: "dns", Port: 53, TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolUDP},
+		{Name: "dns-tcp", Port: 53, TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolTCP},
+	})
+}
+
+// EnsureService keeps a host Service of the virtual cluster. A supervisor running outside the
+// host's pods has no pod for a selector, so the Service has none and an EndpointSlice points at
+// the supervisor's address instead. Returns the ClusterIP.
+func EnsureService(ctx context.Context, c kubernetes.Interface, namespace, vcluster, name, address string, ports []corev1.ServicePort) (string, error) {
 	svcs := c.CoreV1().Services(namespace)
 	want := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{LabelManagedBy: name}},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolTCP}}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{LabelManagedBy: vcluster}},
+		Spec:       corev1.ServiceSpec{Ports: ports},
 	}
 	svc, err := svcs.Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		svc, err = svcs.Get(ctx, name, metav1.GetOptions{})
-		if err == nil && svc.Labels[LabelManagedBy] != name {
+		if err == nil && svc.Labels[LabelManagedBy] != vcluster {
 			return "", fmt.Errorf("host Service %s/%s exists and is not vkube's: delete it or pick another name", namespace, name)
 		}
-		if err == nil && len(svc.Spec.Selector) == 0 && (len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.IntValue() != port) {
+		if err == nil && len(svc.Spec.Selector) == 0 && !samePorts(svc.Spec.Ports, ports) {
 			svc.Spec.Ports = want.Spec.Ports
 			svc, err = svcs.Update(ctx, svc, metav1.UpdateOptions{})
 		}
@@ -45,10 +58,12 @@ func EnsureAPIService(ctx context.Context, c kubernetes.Interface, namespace, na
 		family = discoveryv1.AddressTypeIPv6
 	}
 	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vkube.io", LabelManagedBy: name}},
+		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vkube.io", LabelManagedBy: vcluster}},
 		AddressType: family,
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{address}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	for _, p := range ports {
+		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(int32(p.TargetPort.IntValue())), Protocol: ptr.To(p.Protocol)})
 	}
 	slices := c.DiscoveryV1().EndpointSlices(namespace)
 	if _, err := slices.Create(ctx, slice, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
@@ -64,4 +79,16 @@ func EnsureAPIService(ctx context.Context, c kubernetes.Interface, namespace, na
 		return "", fmt.Errorf("host API EndpointSlice: %w", err)
 	}
 	return svc.Spec.ClusterIP, nil
+}
+
+func samePorts(a, b []corev1.ServicePort) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Port != b[i].Port || a[i].Protocol != b[i].Protocol || a[i].TargetPort.IntValue() != b[i].TargetPort.IntValue() {
+			return false
+		}
+	}
+	return true
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,11 +123,22 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err := syncer.EnsureKubernetesService(ctx, vcs, h.apiIP, o.AdvertiseAddress, o.Port); err != nil {
 		return err
 	}
+	domain := orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local")
+	daddr, err := syncer.ServeDNS(ctx, syncer.DNSConfig{Listen: net.JoinHostPort(o.AdvertiseAddress, "0"), ClusterDomain: domain,
+		Upstream: upstreamDNS(), Virtual: vcs, Logger: log})
+	if err != nil {
+		return err
+	}
+	dport, _ := strconv.Atoi(portOf(daddr))
+	dnsIP, err := hostside.EnsureDNSService(ctx, h.client, h.namespace, o.Config.Name, o.AdvertiseAddress, dport)
+	if err != nil {
+		return err
+	}
 	kport, _ := strconv.Atoi(portOf(kaddr))
 	sy, err := syncer.Start(ctx, syncer.Config{
 		Name: o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
 		VirtualCA: pki.File(certs.CACert), APIHost: h.apiIP, APIPort: 443,
-		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, Logger: log,
+		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -137,4 +150,18 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
+}
+
+// upstreamDNS is the first nameserver of this machine's (or pod's) resolv.conf: in a pod, the
+// host cluster's DNS.
+func upstreamDNS() string {
+	data, err := os.ReadFile("/etc/resolv.conf")
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "nameserver" {
+				return net.JoinHostPort(f[1], "53")
+			}
+		}
+	}
+	return "127.0.0.1:53"
 }

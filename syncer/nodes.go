@@ -109,4 +109,3 @@ func (n *fakeNodes) gc(ctx context.Context) {
 		}
 	}
 }
-

@@ -50,7 +50,7 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 		return nil, false, err
 	}
 	p := translate.Pod{Context: r.tctx, TokenSecret: secret, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
-		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.cfg.DNS}
+		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace)}
 	h, err := p.HostPod(&v)
 	if err != nil {
 		return nil, false, err
@@ -138,4 +138,18 @@ func (r *pods) finalize(ctx context.Context, vu, live *unstructured.Unstructured
 		return nil
 	}
 	return err
+}
+
+// dnsConfig makes a pod resolve names the way it would in a real cluster, against vkube's DNS.
+func (r *pods) dnsConfig(namespace string) *corev1.PodDNSConfig {
+	if r.cfg.DNSServer == "" {
+		return nil
+	}
+	d := r.cfg.ClusterDomain
+	ndots := "5"
+	return &corev1.PodDNSConfig{
+		Nameservers: []string{r.cfg.DNSServer},
+		Searches:    []string{namespace + ".svc." + d, "svc." + d, d},
+		Options:     []corev1.PodDNSConfigOption{{Name: "ndots", Value: &ndots}},
+	}
 }

@@ -37,8 +37,10 @@ type Config struct {
 	// APIHost/APIPort: where host pods reach the virtual apiserver.
 	APIHost string
 	APIPort int
-	// DNS, when set, is the DNS config of synced pods (resolving virtual Services).
-	DNS *corev1.PodDNSConfig
+	// DNSServer, when set, is the nameserver of synced pods (vkube's DNS, resolving virtual
+	// Services); ClusterDomain its domain.
+	DNSServer     string
+	ClusterDomain string
 	// KubeletAddress/KubeletPort: vkube's kubelet endpoint, the fake nodes' address.
 	KubeletAddress string
 	KubeletPort    int
