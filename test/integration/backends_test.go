@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"vkube.io/vkube/test/framework"
+
 	"vkube.io/vkube/test/dbserver"
 )
 
@@ -16,45 +18,45 @@ func TestBackends(t *testing.T) {
 	requireKube(t, kubeVersion)
 	cases := []struct {
 		name  string
-		setup func(t *testing.T, v *vcluster)
+		setup func(t *testing.T, v *framework.VCluster)
 	}{
-		{"sqlite", func(*testing.T, *vcluster) {}},
-		{"etcd-embedded", func(_ *testing.T, v *vcluster) { v.args = append(v.args, "--backend", "etcd") }},
-		{"postgres", func(t *testing.T, v *vcluster) {
+		{"sqlite", func(*testing.T, *framework.VCluster) {}},
+		{"etcd-embedded", func(_ *testing.T, v *framework.VCluster) { v.Args = append(v.Args, "--backend", "etcd") }},
+		{"postgres", func(t *testing.T, v *framework.VCluster) {
 			db := dbserver.StartPostgres(t)
-			v.args = append(v.args, "--backend", "postgres")
-			v.env = append(v.env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
+			v.Args = append(v.Args, "--backend", "postgres")
+			v.Env = append(v.Env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
 		}},
-		{"mariadb", func(t *testing.T, v *vcluster) {
+		{"mariadb", func(t *testing.T, v *framework.VCluster) {
 			db := dbserver.StartMariaDB(t)
 			file := filepath.Join(t.TempDir(), "dsn")
 			if err := os.WriteFile(file, []byte(db.DSN()+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			v.args = append(v.args, "--backend", "mariadb", "--datastore-endpoint-file", file)
+			v.Args = append(v.Args, "--backend", "mariadb", "--datastore-endpoint-file", file)
 		}},
-		{"etcd-external", func(t *testing.T, v *vcluster) {
+		{"etcd-external", func(t *testing.T, v *framework.VCluster) {
 			db := dbserver.StartEtcd(t)
-			v.args = append(v.args, "--backend", "etcd", "--datastore-endpoint", db.DSN())
+			v.Args = append(v.Args, "--backend", "etcd", "--datastore-endpoint", db.DSN())
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newVCluster(t, "vc-"+tc.name)
+			v := framework.New(t, vkubeBin, "vc-"+tc.name)
 			tc.setup(t, v)
-			v.start()
-			v.waitReady(2 * time.Minute)
+			v.Start()
+			v.WaitReady(2 * time.Minute)
 			exerciseCluster(t, v)
-			ca := readFile(t, filepath.Join(v.dataDir, "pki", "ca.crt"))
+			ca := framework.ReadFile(t, filepath.Join(v.DataDir, "pki", "ca.crt"))
 
-			v.stop()
-			v.start()
-			v.waitReady(2 * time.Minute)
+			v.Stop()
+			v.Start()
+			v.WaitReady(2 * time.Minute)
 			verifyPersisted(t, v)
-			if !bytes.Equal(ca, readFile(t, filepath.Join(v.dataDir, "pki", "ca.crt"))) {
+			if !bytes.Equal(ca, framework.ReadFile(t, filepath.Join(v.DataDir, "pki", "ca.crt"))) {
 				t.Fatal("the CA changed across a restart")
 			}
-			kc := readFile(t, v.kubeconfig())
+			kc := framework.ReadFile(t, v.Kubeconfig())
 			if bytes.Contains(kc, []byte("secret")) {
 				t.Fatal("kubeconfig mentions the database password")
 			}

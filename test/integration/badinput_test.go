@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"vkube.io/vkube/test/framework"
 )
 
 // TestBadInput: each refused start exits non-zero with one clear line naming the problem and
@@ -79,11 +81,11 @@ func TestBadInput(t *testing.T) {
 // TestChangedDistroOrBackendRefused: an existing data dir keeps its distro and backend.
 func TestChangedDistroOrBackendRefused(t *testing.T) {
 	requireKube(t, kubeVersion)
-	v := newVCluster(t, "vc-change")
-	v.start()
-	v.waitReady(2 * time.Minute)
-	v.stop()
-	state := readFile(t, filepath.Join(v.dataDir, "vkube-state.json"))
+	v := framework.New(t, vkubeBin, "vc-change")
+	v.Start()
+	v.WaitReady(2 * time.Minute)
+	v.Stop()
+	state := framework.ReadFile(t, filepath.Join(v.DataDir, "vkube-state.json"))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -91,12 +93,12 @@ func TestChangedDistroOrBackendRefused(t *testing.T) {
 		{[]string{"--backend", "etcd"}, "backend sqlite"},
 		{[]string{"--distro", "eks"}, "distro k8s"},
 	} {
-		out, code := runVkube(t, nil, append([]string{"start", "--name", v.name, "--data-dir", v.dataDir}, tc.args...)...)
+		out, code := runVkube(t, nil, append([]string{"start", "--name", v.Name, "--data-dir", v.DataDir}, tc.args...)...)
 		if code == 0 || !strings.Contains(out, tc.want) || !strings.Contains(out, "not supported") {
 			t.Errorf("%v: exit %d, want a refusal mentioning %q:\n%s", tc.args, code, tc.want, out)
 		}
 	}
-	if string(state) != string(readFile(t, filepath.Join(v.dataDir, "vkube-state.json"))) {
+	if string(state) != string(framework.ReadFile(t, filepath.Join(v.DataDir, "vkube-state.json"))) {
 		t.Error("a refused start rewrote the data dir's state")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"vkube.io/vkube/test/framework"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -17,21 +19,21 @@ import (
 // admin kubeconfig works.
 func TestCertRenewal(t *testing.T) {
 	requireKube(t, kubeVersion)
-	v := newVCluster(t, "vc-renew", "--cert-validity", "90s", "--cert-check-interval", "3s")
-	v.start()
-	v.waitReady(2 * time.Minute)
-	ca := readFile(t, filepath.Join(v.dataDir, "pki", "ca.crt"))
-	first := servingNotAfter(t, v.port)
-	kubeconfig := readFile(t, v.kubeconfig())
+	v := framework.New(t, vkubeBin, "vc-renew", "--cert-validity", "90s", "--cert-check-interval", "3s")
+	v.Start()
+	v.WaitReady(2 * time.Minute)
+	ca := framework.ReadFile(t, filepath.Join(v.DataDir, "pki", "ca.crt"))
+	first := servingNotAfter(t, v.Port)
+	kubeconfig := framework.ReadFile(t, v.Kubeconfig())
 
 	var worstGap, gap time.Duration
 	last := time.Now()
 	deadline := time.Now().Add(2 * time.Minute)
-	for servingNotAfter(t, v.port).Equal(first) {
+	for servingNotAfter(t, v.Port).Equal(first) {
 		if time.Now().After(deadline) {
 			t.Fatal("serving certificate not renewed within 2 minutes")
 		}
-		if v.readyz() == nil {
+		if v.Readyz() == nil {
 			last = time.Now()
 		} else if gap = time.Since(last); gap > worstGap {
 			worstGap = gap
@@ -41,18 +43,18 @@ func TestCertRenewal(t *testing.T) {
 	if worstGap > 2*time.Second {
 		t.Errorf("API not ready for %s during renewal", worstGap)
 	}
-	if !bytes.Equal(ca, readFile(t, filepath.Join(v.dataDir, "pki", "ca.crt"))) {
+	if !bytes.Equal(ca, framework.ReadFile(t, filepath.Join(v.DataDir, "pki", "ca.crt"))) {
 		t.Fatal("renewal replaced the CA")
 	}
 	pollT(t, 30*time.Second, "the admin kubeconfig to be rewritten", func() bool {
-		b, _ := os.ReadFile(v.kubeconfig())
+		b, _ := os.ReadFile(v.Kubeconfig())
 		return len(b) > 0 && !bytes.Equal(b, kubeconfig)
 	})
-	if _, err := v.client().CoreV1().Namespaces().List(t.Context(), metav1.ListOptions{}); err != nil {
+	if _, err := v.Client().CoreV1().Namespaces().List(t.Context(), metav1.ListOptions{}); err != nil {
 		t.Fatalf("renewed admin kubeconfig: %v", err)
 	}
 	pollT(t, 30*time.Second, "the controller-manager to run with its renewed certificate", func() bool {
-		return len(v.childPIDs("kube-controller-manager")) == 1
+		return len(v.ChildPIDs("kube-controller-manager")) == 1
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"vkube.io/vkube/test/framework"
+
 	appsv1 "k8s.io/api/apps/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,12 +31,12 @@ var widgets = schema.GroupVersionResource{Group: "vkube.io", Version: "v1", Reso
 // exerciseCluster does what a new user of a cluster does: a namespace, a CRD and a custom
 // object, a Deployment that gets its ReplicaSet and Pods, the default ServiceAccount's token,
 // and a watch.
-func exerciseCluster(t *testing.T, v *vcluster) {
+func exerciseCluster(t *testing.T, v *framework.VCluster) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cs := v.client()
-	cfg := v.restConfig()
+	cs := v.Client()
+	cfg := v.RESTConfig()
 
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testNS}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace: %v", err)
@@ -99,11 +101,11 @@ func exerciseCluster(t *testing.T, v *vcluster) {
 }
 
 // verifyPersisted checks that what exerciseCluster created survived a restart.
-func verifyPersisted(t *testing.T, v *vcluster) {
+func verifyPersisted(t *testing.T, v *framework.VCluster) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cs := v.client()
+	cs := v.Client()
 	if _, err := cs.CoreV1().Namespaces().Get(ctx, testNS, metav1.GetOptions{}); err != nil {
 		t.Fatalf("namespace after restart: %v", err)
 	}
@@ -114,7 +116,7 @@ func verifyPersisted(t *testing.T, v *vcluster) {
 	if _, err := cs.AppsV1().Deployments(testNS).Get(ctx, "web", metav1.GetOptions{}); err != nil {
 		t.Fatalf("deployment after restart: %v", err)
 	}
-	dyn := dynamic.NewForConfigOrDie(v.restConfig())
+	dyn := dynamic.NewForConfigOrDie(v.RESTConfig())
 	poll(ctx, t, "the custom object after restart", func() (bool, error) {
 		w, err := dyn.Resource(widgets).Namespace(testNS).Get(ctx, "w1", metav1.GetOptions{})
 		return err == nil && w.Object["spec"].(map[string]any)["size"] == int64(3), nil

@@ -1,11 +1,11 @@
 package integration
 
 import (
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"vkube.io/vkube/test/framework"
 
 	"vkube.io/vkube/binaries"
 )
@@ -14,11 +14,11 @@ import (
 // EKS-Distro's, which cannot be fetched here) through the same checks as k8s.
 func TestDistroEKS(t *testing.T) {
 	requireKube(t, kubeVersion)
-	v := newVCluster(t, "vc-eks", "--distro", "eks")
-	v.start()
-	v.waitReady(2 * time.Minute)
+	v := framework.New(t, vkubeBin, "vc-eks", "--distro", "eks")
+	v.Start()
+	v.WaitReady(2 * time.Minute)
 	exerciseCluster(t, v)
-	if args := v.childArgs("kube-apiserver"); !strings.Contains(args, "--tls-cipher-suites=") {
+	if args := v.ChildArgs("kube-apiserver"); !strings.Contains(args, "--tls-cipher-suites=") {
 		t.Errorf("eks apiserver runs without EKS's cipher suites: %s", args)
 	}
 }
@@ -33,9 +33,9 @@ func TestSingleBinaryDistros(t *testing.T) {
 			if _, err := binaries.FindSingle(d, version); err != nil {
 				t.Skipf("no %s binary here (%v); it cannot be obtained on this machine", d, err)
 			}
-			v := newVCluster(t, "vc-"+d, "--distro", d)
-			v.start()
-			v.waitReady(3 * time.Minute)
+			v := framework.New(t, vkubeBin, "vc-"+d, "--distro", d)
+			v.Start()
+			v.WaitReady(3 * time.Minute)
 			exerciseCluster(t, v)
 		})
 	}
@@ -53,10 +53,10 @@ func TestExtraArgsAndLegacyValues(t *testing.T) {
       controllerManager:
         extraArgs: ["--concurrent-deployment-syncs=3"]
 `)
-	v := newVCluster(t, "vc-legacy", "-f", "../../config/testdata/seeds/000_4.yaml", "-f", extra)
-	v.start()
-	v.waitReady(2 * time.Minute)
-	api := v.childArgs("kube-apiserver")
+	v := framework.New(t, vkubeBin, "vc-legacy", "-f", "../../config/testdata/seeds/000_4.yaml", "-f", extra)
+	v.Start()
+	v.WaitReady(2 * time.Minute)
+	api := v.ChildArgs("kube-apiserver")
 	for _, want := range []string{"--event-ttl=2h", "--default-watch-cache-size=77"} {
 		if strings.Count(api, want) != 1 {
 			t.Errorf("apiserver args do not carry %s once: %s", want, api)
@@ -65,24 +65,11 @@ func TestExtraArgsAndLegacyValues(t *testing.T) {
 	if strings.Count(api, "--default-watch-cache-size=") != 1 {
 		t.Errorf("vkube's default watch cache size was not replaced: %s", api)
 	}
-	if kcm := v.childArgs("kube-controller-manager"); !strings.Contains(kcm, "--concurrent-deployment-syncs=3") {
+	if kcm := v.ChildArgs("kube-controller-manager"); !strings.Contains(kcm, "--concurrent-deployment-syncs=3") {
 		t.Errorf("controller-manager args: %s", kcm)
 	}
-	if !strings.Contains(v.out.String(), "legacy") {
+	if !strings.Contains(v.Output(), "legacy") {
 		t.Error("no warning that the values file is in the legacy format")
 	}
 	exerciseCluster(t, v)
-}
-
-// childArgs is the command line of this cluster's child component, space-separated.
-func (v *vcluster) childArgs(component string) string {
-	pids := v.childPIDs(component)
-	if len(pids) == 0 {
-		v.t.Fatalf("no %s child", component)
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pids[0]))
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	return strings.ReplaceAll(string(b), "\x00", " ")
 }

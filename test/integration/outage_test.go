@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"vkube.io/vkube/test/framework"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -29,11 +31,11 @@ func TestDatabaseOutage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := tc.start(t)
-			v := newVCluster(t, "vc-outage-"+tc.name, "--backend", tc.flag)
-			v.env = append(v.env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
-			v.start()
-			v.waitReady(2 * time.Minute)
-			cs := v.client()
+			v := framework.New(t, vkubeBin, "vc-outage-"+tc.name, "--backend", tc.flag)
+			v.Env = append(v.Env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
+			v.Start()
+			v.WaitReady(2 * time.Minute)
+			cs := v.Client()
 
 			ctx, cancel := context.WithCancel(context.Background())
 			var mu sync.Mutex
@@ -75,7 +77,7 @@ func TestDatabaseOutage(t *testing.T) {
 			cancel()
 			wg.Wait()
 			select {
-			case <-v.exited:
+			case <-v.Exited:
 				t.Fatal("vkube exited during the outage")
 			default:
 			}
@@ -109,26 +111,26 @@ func TestUnreachableDatabase(t *testing.T) {
 	if err := db.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	v := newVCluster(t, "vc-unreachable", "--backend", "postgres")
-	v.env = append(v.env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
-	v.start()
+	v := framework.New(t, vkubeBin, "vc-unreachable", "--backend", "postgres")
+	v.Env = append(v.Env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
+	v.Start()
 	pollT(t, 30*time.Second, "a retry message naming the database server", func() bool {
-		out := v.out.String()
+		out := v.Output()
 		return strings.Contains(out, "datastore not available yet; retrying") && strings.Contains(out, fmt.Sprintf("127.0.0.1:%d", db.Port))
 	})
-	if err := v.readyz(); err == nil {
+	if err := v.Readyz(); err == nil {
 		t.Fatal("readyz ok while the database is down")
 	}
-	resp, err := http.Get("http://" + v.health + "/healthz")
+	resp, err := http.Get("http://" + v.Health + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz while the database is down: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if strings.Contains(v.out.String(), db.Password()) {
+	if strings.Contains(v.Output(), db.Password()) {
 		t.Fatal("the log shows the database password")
 	}
 	if err := db.Start(); err != nil {
 		t.Fatal(err)
 	}
-	v.waitReady(2 * time.Minute)
+	v.WaitReady(2 * time.Minute)
 }

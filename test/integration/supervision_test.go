@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"vkube.io/vkube/test/framework"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -16,10 +18,10 @@ import (
 // back and serve, with nothing lost.
 func TestChildKilledRestarts(t *testing.T) {
 	requireKube(t, kubeVersion)
-	v := newVCluster(t, "vc-kill")
-	v.start()
-	v.waitReady(2 * time.Minute)
-	cs := v.client()
+	v := framework.New(t, vkubeBin, "vc-kill")
+	v.Start()
+	v.WaitReady(2 * time.Minute)
+	cs := v.Client()
 	ctx := context.Background()
 	const kills = 20
 	var recoveries []time.Duration
@@ -28,7 +30,7 @@ func TestChildKilledRestarts(t *testing.T) {
 		if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("kill %d: create %s: %v", i, name, err)
 		}
-		pids := v.childPIDs("kube-apiserver")
+		pids := v.ChildPIDs("kube-apiserver")
 		if len(pids) != 1 {
 			t.Fatalf("kill %d: want one kube-apiserver child, found %v", i, pids)
 		}
@@ -37,7 +39,7 @@ func TestChildKilledRestarts(t *testing.T) {
 		}
 		killed := time.Now()
 		pollT(t, 60*time.Second, fmt.Sprintf("the apiserver to serve again after kill %d", i), func() bool {
-			if v.readyz() != nil {
+			if v.Readyz() != nil {
 				return false
 			}
 			_, err := cs.CoreV1().ConfigMaps("default").Get(ctx, name, metav1.GetOptions{})
@@ -66,21 +68,21 @@ func TestChildKilledRestarts(t *testing.T) {
 // holding ports, and a new vkube on the same data dir starts cleanly with the same objects.
 func TestSupervisorKilledLeavesNoChildren(t *testing.T) {
 	requireKube(t, kubeVersion)
-	v := newVCluster(t, "vc-orphans")
-	v.start()
-	v.waitReady(2 * time.Minute)
+	v := framework.New(t, vkubeBin, "vc-orphans")
+	v.Start()
+	v.WaitReady(2 * time.Minute)
 	ctx := context.Background()
-	if _, err := v.client().CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}}, metav1.CreateOptions{}); err != nil {
+	if _, err := v.Client().CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(v.childPIDs("")); n < 2 {
+	if n := len(v.ChildPIDs("")); n < 2 {
 		t.Fatalf("expected apiserver and controller-manager children, found %d", n)
 	}
-	v.kill9()
-	pollT(t, 10*time.Second, "every child to exit after vkube was killed", func() bool { return len(v.childPIDs("")) == 0 })
-	v.start()
-	v.waitReady(2 * time.Minute)
-	if _, err := v.client().CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{}); err != nil {
+	v.Kill9()
+	pollT(t, 10*time.Second, "every child to exit after vkube was killed", func() bool { return len(v.ChildPIDs("")) == 0 })
+	v.Start()
+	v.WaitReady(2 * time.Minute)
+	if _, err := v.Client().CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{}); err != nil {
 		t.Fatalf("object written before the kill: %v", err)
 	}
 }

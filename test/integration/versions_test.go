@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"vkube.io/vkube/test/framework"
 )
 
 // TestVersionsSideBySide runs two Kubernetes minors on one machine at once; each virtual
@@ -11,22 +13,22 @@ import (
 func TestVersionsSideBySide(t *testing.T) {
 	requireKube(t, kubeVersion)
 	requireKube(t, kubeVersionAlt)
-	a := newVCluster(t, "vc-a", "--kubernetes-version", kubeVersion)
-	b := newVCluster(t, "vc-b", "--kubernetes-version", kubeVersionAlt, "--backend", "etcd")
-	a.start()
-	b.start()
-	a.waitReady(2 * time.Minute)
-	b.waitReady(2 * time.Minute)
+	a := framework.New(t, vkubeBin, "vc-a", "--kubernetes-version", kubeVersion)
+	b := framework.New(t, vkubeBin, "vc-b", "--kubernetes-version", kubeVersionAlt, "--backend", "etcd")
+	a.Start()
+	b.Start()
+	a.WaitReady(2 * time.Minute)
+	b.WaitReady(2 * time.Minute)
 	for _, tc := range []struct {
-		v    *vcluster
+		v    *framework.VCluster
 		want string
 	}{{a, kubeVersion}, {b, kubeVersionAlt}} {
-		info, err := tc.v.client().Discovery().ServerVersion()
+		info, err := tc.v.Client().Discovery().ServerVersion()
 		if err != nil {
-			t.Fatalf("%s: server version: %v", tc.v.name, err)
+			t.Fatalf("%s: server version: %v", tc.v.Name, err)
 		}
 		if !strings.HasPrefix(info.GitVersion, tc.want) {
-			t.Errorf("%s serves %s, want %s", tc.v.name, info.GitVersion, tc.want)
+			t.Errorf("%s serves %s, want %s", tc.v.Name, info.GitVersion, tc.want)
 		}
 		exerciseCluster(t, tc.v)
 	}
