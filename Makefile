@@ -19,12 +19,14 @@ build:
 kube-binaries:
 	hack/kube-binaries.sh $(KUBE_VERSION)
 
-## test-deps: everything the tests run against: databases, etcd, both Kubernetes versions
+## test-deps: everything the tests run against: databases, etcd, both Kubernetes versions, the host cluster's parts
 test-deps:
 	hack/test-deps.sh
+	hack/host-deps.sh
 	hack/etcd-server.sh
-	hack/kube-binaries.sh $(KUBE_VERSION)
+	hack/kube-binaries.sh $(KUBE_VERSION) kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
 	hack/kube-binaries.sh $(KUBE_VERSION_ALT) kube-apiserver kube-controller-manager
+	hack/coredns.sh
 
 ## test: unit tests, then integration tests against the real binaries and databases
 test: test-deps build test-unit test-integration
@@ -33,8 +35,8 @@ test-unit:
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/)
 
 test-integration:
-	VKUBE_BIN=$(CURDIR)/bin/vkube KUBE_VERSION=$(KUBE_VERSION) KUBE_VERSION_ALT=$(KUBE_VERSION_ALT) \
-		go test $(GO_TEST_FLAGS) -timeout 40m -p 1 ./test/...
+	VKUBE_BIN=$(CURDIR)/bin/vkube KUBE_VERSION=$(KUBE_VERSION) KUBE_VERSION_ALT=$(KUBE_VERSION_ALT) HOST_DIR=$(HOST_DIR) \
+		go test $(GO_TEST_FLAGS) -timeout 45m -p 1 ./test/...
 
 ## bench: one table of start time, memory, write throughput and restart figures, against bare components
 bench: test-deps build
@@ -50,3 +52,27 @@ lint:
 
 clean:
 	rm -rf bin .vkube
+
+# The real single-node host cluster the end-to-end tests run on (test/hostcluster). Its state,
+# logs and admin kubeconfig (HOST_DIR/kubeconfig.yaml) live in HOST_DIR; needs root.
+HOST_DIR ?= $(CURDIR)/.vkube/host
+HOST_KUBE_VERSION ?= v1.34.2
+
+.PHONY: host-up host-down host-load-image
+
+## host-up: a host cluster (kubelet, containerd, kube-proxy, CoreDNS, hostPath volumes, LoadBalancer IPs) that keeps running; kubeconfig: HOST_DIR/kubeconfig.yaml
+host-up:
+	hack/host-deps.sh
+	hack/etcd-server.sh
+	hack/kube-binaries.sh $(HOST_KUBE_VERSION) kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
+	hack/coredns.sh
+	go run ./test/hostcluster/cmd/host-cluster up --dir $(HOST_DIR) --kube-version $(HOST_KUBE_VERSION)
+
+## host-down: stop the host cluster and remove every trace of it (processes, mounts, cgroups, iptables chains, bridge, HOST_DIR)
+host-down:
+	go run ./test/hostcluster/cmd/host-cluster down --dir $(HOST_DIR)
+
+## host-load-image: import a docker-archive or OCI tarball into the host cluster's containerd: make host-load-image TAR=file.tar
+host-load-image:
+	@test -n "$(TAR)" || { echo "usage: make host-load-image TAR=file.tar" >&2; exit 2; }
+	go run ./test/hostcluster/cmd/host-cluster load-image --dir $(HOST_DIR) $(TAR)

@@ -1,0 +1,70 @@
+// Package e2e runs vkube against a real host cluster (test/hostcluster: kubelet, containerd,
+// kube-proxy, CoreDNS on this machine), brought up once for every suite in this package.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"vkube.io/vkube/test/hostcluster"
+)
+
+var (
+	vkubeBin string
+	host     *hostcluster.Cluster
+	// hostErr is why the host cluster is not there; tests skip (or fail in CI) with it.
+	hostErr error
+)
+
+func TestMain(m *testing.M) {
+	vkubeBin = os.Getenv("VKUBE_BIN")
+	if vkubeBin == "" {
+		dir, _ := os.MkdirTemp("", "vkube-bin")
+		vkubeBin = filepath.Join(dir, "vkube")
+		build := exec.Command("go", "build", "-o", vkubeBin, "vkube.io/vkube/cmd/vkube")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building vkube:", err)
+			os.Exit(1)
+		}
+	}
+	dir := os.Getenv("HOST_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".vkube", "host")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	cfg := hostcluster.DefaultConfig(dir)
+	cfg.Log = os.Stderr
+	host, hostErr = hostcluster.Up(ctx, cfg)
+	cancel()
+	code := m.Run()
+	if host != nil && os.Getenv("VKUBE_KEEP_HOST") == "" {
+		dctx, dcancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		if err := host.Down(dctx); err != nil {
+			fmt.Fprintln(os.Stderr, "host cluster down:", err)
+			code = 1
+		}
+		dcancel()
+	}
+	os.Exit(code)
+}
+
+// requireHost skips, or fails in CI, when the host cluster could not be brought up.
+func requireHost(t *testing.T) *hostcluster.Cluster {
+	t.Helper()
+	if hostErr != nil {
+		var pe *hostcluster.PrerequisiteError
+		if os.Getenv("CI") != "true" && errors.As(hostErr, &pe) {
+			t.Skipf("no host cluster: %v", hostErr)
+		}
+		t.Fatalf("no host cluster: %v", hostErr)
+	}
+	return host
+}

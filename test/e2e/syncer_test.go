@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/utils/ptr"
+
+	"vkube.io/vkube/syncer/translate"
+	"vkube.io/vkube/test/framework"
+	"vkube.io/vkube/test/images"
+)
+
+// startOnHost runs a local vkube whose virtual cluster lives in host namespace vc-NAME.
+func startOnHost(t *testing.T, name string) (*framework.VCluster, kubernetes.Interface, string) {
+	t.Helper()
+	return startOnHostWith(t, name)
+}
+
+func startOnHostWith(t *testing.T, name string, args ...string) (*framework.VCluster, kubernetes.Interface, string) {
+	t.Helper()
+	h := requireHost(t)
+	hc, err := h.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := "vc-" + name
+	ctx := context.Background()
+	if _, err := hc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = hc.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	v := framework.New(t, vkubeBin, name, append([]string{"--host-kubeconfig", h.Kubeconfig(), "--host-namespace", ns,
+		"--bind-address", "0.0.0.0", "--advertise-address", h.Config().NodeIP}, args...)...)
+	v.Start()
+	v.WaitReady(3 * time.Minute)
+	return v, hc, ns
+}
+
+func helloDeployment(name string, replicas int32) *appsv1.Deployment {
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr.To(replicas),
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "hello", Image: images.Hello.Ref, ImagePullPolicy: corev1.PullIfNotPresent,
+				Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}}}},
+	}}
+}
+
+// TestWorkloadsRunOnHost is seed 004 §2.4 and §4: a namespace and Deployment in the virtual
+// cluster become Running pods on the host under translated names (the namespace and Deployment
+// themselves stay virtual); the virtual Service carries its host twin's ClusterIP and a virtual
+// pod reaches it by name; logs and exec work through the virtual API.
+func TestWorkloadsRunOnHost(t *testing.T) {
+	v, hc, hostNS := startOnHost(t, "demo")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	vc := v.Client()
+	if _, err := vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "web"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vc.AppsV1().Deployments("web").Create(ctx, helloDeployment("hello", 2), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(ctx, t, "2 virtual pods Running with IPs", func() bool {
+		pods, err := vc.CoreV1().Pods("web").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
+		if err != nil || len(pods.Items) != 2 {
+			return false
+		}
+		for _, p := range pods.Items {
+			if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" || p.Spec.NodeName == "" {
+				return false
+			}
+		}
+		return true
+	})
+	pods, _ := vc.CoreV1().Pods("web").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
+	for _, p := range pods.Items {
+		hp, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName(p.Name, "web", "demo"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("host twin of %s: %v", p.Name, err)
+		}
+		if hp.Status.PodIP != p.Status.PodIP || hp.Status.Phase != corev1.PodRunning {
+			t.Errorf("host pod %s: phase %s IP %s, virtual IP %s", hp.Name, hp.Status.Phase, hp.Status.PodIP, p.Status.PodIP)
+		}
+		if hp.Spec.AutomountServiceAccountToken == nil || *hp.Spec.AutomountServiceAccountToken {
+			t.Errorf("host pod %s mounts host credentials", hp.Name)
+		}
+	}
+	if _, err := hc.AppsV1().Deployments(hostNS).Get(ctx, "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Deployment exists on the host: %v", err)
+	}
+	if _, err := hc.CoreV1().Namespaces().Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the virtual namespace exists on the host: %v", err)
+	}
+	nodes, err := vc.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != requireHost(t).Config().NodeName {
+		t.Errorf("fake nodes: %v %v", nodes, err)
+	}
+
+	svc, err := vc.CoreV1().Services("web").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hello"}, Spec: corev1.ServiceSpec{
+		Selector: map[string]string{"app": "hello"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt(8080)}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsvc, err := hc.CoreV1().Services(hostNS).Get(ctx, translate.HostName("hello", "web", "demo"), metav1.GetOptions{})
+	if err != nil || hsvc.Spec.ClusterIP != svc.Spec.ClusterIP {
+		t.Fatalf("host twin of the Service: %v (virtual IP %s)", err, svc.Spec.ClusterIP)
+	}
+
+	client := pods.Items[0].Name
+	for _, url := range []string{"http://hello/", "http://hello.web/", "http://hello.web.svc.cluster.local/", "http://" + svc.Spec.ClusterIP + "/", "http://" + pods.Items[1].Status.PodIP + ":8080/"} {
+		var out string
+		poll(ctx, t, "a request to "+url+" from a virtual pod", func() bool {
+			out, err = execIn(ctx, v, "web", client, "/hello", "get", url)
+			return err == nil && strings.Contains(out, "200 OK")
+		})
+	}
+	logs, err := vc.CoreV1().Pods("web").GetLogs(pods.Items[1].Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil || !bytes.Contains(logs, []byte("listening")) {
+		t.Fatalf("logs through the virtual API: %q %v", logs, err)
+	}
+}
+
+// TestHostTwinIsRecreatedAndDeleted: the virtual cluster is the source of truth.
+func TestHostTwinIsRecreatedAndDeleted(t *testing.T) {
+	v, hc, hostNS := startOnHost(t, "truth")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	vc := v.Client()
+	if _, err := vc.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"a": "1"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "user"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "hello", Image: images.Hello.Ref, ImagePullPolicy: corev1.PullIfNotPresent,
+		EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}}}}}
+	if _, err := vc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hostPod, hostCM := translate.HostName("user", "default", "truth"), translate.HostName("cfg", "default", "truth")
+	poll(ctx, t, "the pod and its ConfigMap on the host", func() bool {
+		_, e1 := hc.CoreV1().ConfigMaps(hostNS).Get(ctx, hostCM, metav1.GetOptions{})
+		p, e2 := hc.CoreV1().Pods(hostNS).Get(ctx, hostPod, metav1.GetOptions{})
+		return e1 == nil && e2 == nil && p.Status.Phase == corev1.PodRunning
+	})
+	if err := hc.CoreV1().ConfigMaps(hostNS).Delete(ctx, hostCM, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(ctx, t, "the deleted host ConfigMap to be recreated", func() bool {
+		cm, err := hc.CoreV1().ConfigMaps(hostNS).Get(ctx, hostCM, metav1.GetOptions{})
+		return err == nil && cm.Data["a"] == "1"
+	})
+	if err := vc.CoreV1().Pods("default").Delete(ctx, "user", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(1))}); err != nil {
+		t.Fatal(err)
+	}
+	poll(ctx, t, "the virtual pod and its host twin gone", func() bool {
+		_, e1 := vc.CoreV1().Pods("default").Get(ctx, "user", metav1.GetOptions{})
+		_, e2 := hc.CoreV1().Pods(hostNS).Get(ctx, hostPod, metav1.GetOptions{})
+		return apierrors.IsNotFound(e1) && apierrors.IsNotFound(e2)
+	})
+	poll(ctx, t, "the ConfigMap no pod uses to leave the host", func() bool {
+		_, err := hc.CoreV1().ConfigMaps(hostNS).Get(ctx, hostCM, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// execIn runs a command in a virtual pod through the virtual API (and so vkube's kubelet proxy).
+func execIn(ctx context.Context, v *framework.VCluster, ns, pod string, cmd ...string) (string, error) {
+	return execWith(ctx, v.RESTConfig(), ns, pod, cmd...)
+}
+
+// hostExec runs a command in a host pod.
+func hostExec(ctx context.Context, t *testing.T, ns, pod string, cmd ...string) (string, error) {
+	cfg, err := requireHost(t).RESTConfig()
+	if err != nil {
+		return "", err
+	}
+	return execWith(ctx, cfg, ns, pod, cmd...)
+}
+
+func execWith(ctx context.Context, cfg *rest.Config, ns, pod string, cmd ...string) (string, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	req := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: "hello", Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	if err != nil {
+		return "", err
+	}
+	var out, errOut bytes.Buffer
+	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		return out.String() + errOut.String(), fmt.Errorf("exec %v: %w (%s)", cmd, err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func poll(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	if err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
