@@ -162,6 +162,13 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	case live == nil:
 		created, err := c.host.Namespace(c.tctx.HostNamespace).Create(ctx, desired, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
+			// The informer only sees objects vkube owns: one it does not see is someone else's.
+			other, gerr := c.host.Namespace(c.tctx.HostNamespace).Get(ctx, desired.GetName(), metav1.GetOptions{})
+			if gerr == nil && !c.tctx.Owned(other) {
+				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s/%s exists and is not managed by this virtual cluster; not touching it", c.tctx.HostNamespace, other.GetName())
+				c.queue.AddAfter(key, time.Minute)
+				return nil
+			}
 			return fmt.Errorf("host object %s appeared while creating it", desired.GetName())
 		}
 		if err != nil {

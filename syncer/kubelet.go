@@ -115,6 +115,13 @@ func hostSubresource(u *url.URL, hostNS, vcluster string) (*url.URL, bool) {
 		container = parts[4]
 	}
 	q := u.Query()
+	// The kubelet names the streams input/output/error; the API's subresources stdin/stdout/stderr.
+	for kubelet, api := range map[string]string{"input": "stdin", "output": "stdout", "error": "stderr"} {
+		if vals, ok := q[kubelet]; ok {
+			q[api] = vals
+			q.Del(kubelet)
+		}
+	}
 	if container != "" {
 		q.Set("container", container)
 	}

@@ -77,15 +77,18 @@ func (n *fakeNodes) heartbeat(ctx context.Context, name string) error {
 	return err
 }
 
-// gc removes fake nodes no virtual pod is bound to any more, and refreshes the others.
+// gc removes fake nodes no virtual pod is bound to any more, and refreshes the others, at once
+// (a restarted vkube serves its kubelet endpoint on a new port) and then periodically.
 func (n *fakeNodes) gc(ctx context.Context) {
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		nodes, err := n.virtual.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: labelFakeNode + "=true"})
 		if err != nil {

@@ -20,8 +20,9 @@ func (services) gvr() schema.GroupVersionResource {
 }
 
 func (r services) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
-	// The virtual default/kubernetes Service points at the virtual apiserver, not a host twin.
-	if v.GetNamespace() == "default" && v.GetName() == "kubernetes" {
+	// The virtual default/kubernetes Service points at the virtual apiserver, and a replicated
+	// host Service is the host's own: neither gets a twin.
+	if v.GetNamespace() == "default" && v.GetName() == "kubernetes" || v.GetAnnotations()[AnnotationReplicatedFrom] != "" {
 		return nil, true, nil
 	}
 	var svc corev1.Service

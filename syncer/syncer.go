@@ -44,7 +44,9 @@ type Config struct {
 	// KubeletAddress/KubeletPort: vkube's kubelet endpoint, the fake nodes' address.
 	KubeletAddress string
 	KubeletPort    int
-	Logger         *slog.Logger
+	// ReplicateFromHost/ToHost map Services across the boundary (mapServices).
+	ReplicateFromHost, ReplicateToHost []ServiceMapping
+	Logger                             *slog.Logger
 }
 
 // Syncer runs the sync controllers. Its shape follows the supervisor's parts: Ready, Stop.
@@ -134,6 +136,10 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		close(s.ready)
 		log.Info("syncer running", "hostNamespace", cfg.HostNamespace)
 		go nodes.gc(ctx)
+		if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {
+			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
+				vcluster: cfg.Name, log: log}).run(ctx)
+		}
 		for _, c := range controllers {
 			go c.run(ctx, 4)
 		}

@@ -136,7 +136,7 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 	if svc.Spec.ClusterIP == corev1.ClusterIPNone || svc.Spec.Type == corev1.ServiceTypeExternalName || (req.DryRun != nil && *req.DryRun) {
 		return allow
 	}
-	if svc.Namespace == "default" && svc.Name == "kubernetes" {
+	if svc.Namespace == "default" && svc.Name == "kubernetes" || svc.Annotations[AnnotationReplicatedFrom] != "" {
 		return allow
 	}
 	// A name the virtual cluster already has is refused by the apiserver after us; creating a

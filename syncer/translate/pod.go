@@ -62,6 +62,10 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	spec.PreemptionPolicy = nil
 	spec.RuntimeClassName = nil
 	spec.Overhead = nil
+	if spec.Hostname == "" {
+		// Apps see their virtual pod name as hostname, not the translated host name.
+		spec.Hostname = SafeName(v.Name)
+	}
 	links := spec.EnableServiceLinks == nil || *spec.EnableServiceLinks
 	spec.EnableServiceLinks = ptrBool(false)
 	for i := range spec.ImagePullSecrets {
