@@ -135,8 +135,19 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		return err
 	}
 	kport, _ := strconv.Atoi(portOf(kaddr))
+	var fromHost, toHost []syncer.ServiceMapping
+	for _, m := range o.Config.Networking.ReplicateServices.FromHost {
+		fromHost = append(fromHost, syncer.ServiceMapping{From: m.From, To: m.To})
+	}
+	for _, m := range o.Config.Networking.ReplicateServices.ToHost {
+		toHost = append(toHost, syncer.ServiceMapping{From: m.From, To: m.To})
+	}
 	sy, err := syncer.Start(ctx, syncer.Config{
-		Name: o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
+		ReplicateFromHost: fromHost, ReplicateToHost: toHost,
+		Ingresses:            o.Config.Sync.ToHost.Ingresses.On(false),
+		NetworkPolicies:      o.Config.Sync.ToHost.NetworkPolicies.On(false),
+		PodDisruptionBudgets: o.Config.Sync.ToHost.PodDisruptionBudgets.On(false),
+		Name:                 o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
 		VirtualCA: pki.File(certs.CACert), APIHost: h.apiIP, APIPort: 443,
 		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
 	})

@@ -44,6 +44,8 @@ type Config struct {
 	// KubeletAddress/KubeletPort: vkube's kubelet endpoint, the fake nodes' address.
 	KubeletAddress string
 	KubeletPort    int
+	// Ingresses, NetworkPolicies and PodDisruptionBudgets are synced only when asked.
+	Ingresses, NetworkPolicies, PodDisruptionBudgets bool
 	// ReplicateFromHost/ToHost map Services across the boundary (mapServices).
 	ReplicateFromHost, ReplicateToHost []ServiceMapping
 	Logger                             *slog.Logger
@@ -104,11 +106,24 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			tokens: &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, expiry: map[string]time.Time{}}},
 		pvcs{tctx: tctx},
 	}
+	if cfg.Ingresses {
+		kinds = append(kinds, ingresses{tctx: tctx})
+	}
+	if cfg.NetworkPolicies {
+		kinds = append(kinds, networkPolicies{tctx: tctx})
+	}
+	if cfg.PodDisruptionBudgets {
+		kinds = append(kinds, podDisruptionBudgets{tctx: tctx})
+	}
 	controllers := map[string]*controller{}
+	hosted := map[string]cache.GenericLister{}
 	for _, k := range kinds {
 		gvr := k.gvr()
-		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hInf.ForResource(gvr).Informer(), recorder, log)
+		hinf := hInf.ForResource(gvr)
+		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
+		hosted[kindOf(gvr.Resource)] = hinf.Lister()
 	}
+	hostEvents, hostEventInformers := newEvents(hcs, vcs, tctx, hosted, log)
 	// A pod that starts or stops using a ConfigMap or Secret changes whether it is synced.
 	_, _ = typed.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
@@ -124,6 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		vInf.Start(ctx.Done())
 		hInf.Start(ctx.Done())
 		typed.Start(ctx.Done())
+		hostEventInformers.Start(ctx.Done())
 		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(ctx.Done()), hInf.WaitForCacheSync(ctx.Done())} {
 			for gvr, ok := range synced {
 				if !ok {
@@ -136,6 +152,8 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		close(s.ready)
 		log.Info("syncer running", "hostNamespace", cfg.HostNamespace)
 		go nodes.gc(ctx)
+		hostEventInformers.WaitForCacheSync(ctx.Done())
+		go hostEvents.run(ctx)
 		if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {
 			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
 				vcluster: cfg.Name, log: log}).run(ctx)
@@ -160,4 +178,11 @@ func (s *Syncer) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// kindOf names the Kind of a synced resource, as events name their involved objects.
+func kindOf(resource string) string {
+	return map[string]string{"pods": "Pod", "services": "Service", "configmaps": "ConfigMap", "secrets": "Secret",
+		"persistentvolumeclaims": "PersistentVolumeClaim", "ingresses": "Ingress", "poddisruptionbudgets": "PodDisruptionBudget",
+		"networkpolicies": "NetworkPolicy"}[resource]
 }

@@ -10,6 +10,7 @@ import (
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,5 +177,29 @@ func deployHello(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, 
 	poll(ctx, t, name+" ready in "+ns, func() bool {
 		got, err := c.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		return err == nil && got.Status.ReadyReplicas == 1
+	})
+}
+
+// TestIngressSync: with ingress sync on (seed 003's values), a virtual Ingress gets a host twin
+// whose backend is the host twin of the virtual Service.
+func TestIngressSync(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte("sync:\n  ingresses:\n    enabled: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, hc, hostNS := startOnHostWith(t, "ingress", "-f", values)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	vc := v.Client()
+	prefix := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "web.example.com",
+		IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
+			Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	if _, err := vc.NetworkingV1().Ingresses("default").Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(ctx, t, "the host Ingress pointing at the Service's host twin", func() bool {
+		h, err := hc.NetworkingV1().Ingresses(hostNS).Get(ctx, translate.HostName("web", "default", "ingress"), metav1.GetOptions{})
+		return err == nil && h.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name == translate.HostName("web", "default", "ingress")
 	})
 }

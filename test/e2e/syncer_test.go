@@ -158,6 +158,18 @@ func TestHostTwinIsRecreatedAndDeleted(t *testing.T) {
 		p, e2 := hc.CoreV1().Pods(hostNS).Get(ctx, hostPod, metav1.GetOptions{})
 		return e1 == nil && e2 == nil && p.Status.Phase == corev1.PodRunning
 	})
+	poll(ctx, t, "the host kubelet's events on the virtual pod", func() bool {
+		evs, err := vc.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=user"})
+		if err != nil {
+			return false
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "Started" && e.InvolvedObject.Kind == "Pod" {
+				return true
+			}
+		}
+		return false
+	})
 	if err := hc.CoreV1().ConfigMaps(hostNS).Delete(ctx, hostCM, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
