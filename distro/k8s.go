@@ -35,7 +35,7 @@ func (d *k8sDriver) settings(cfg *config.Config) config.K8sDistro {
 
 func (d *k8sDriver) Binaries(opts Options) []string {
 	bins := []string{"kube-apiserver", "kube-controller-manager"}
-	if d.settings(opts.Config).Scheduler.Enabled {
+	if opts.Config.VirtualSchedulerEnabled() {
 		bins = append(bins, "kube-scheduler")
 	}
 	return bins
@@ -47,7 +47,7 @@ func (d *k8sDriver) Components(opts Options) ([]Component, error) {
 	api := d.apiserver(opts, s)
 	kcm := d.controllerManager(opts, s)
 	comps := []Component{api, kcm}
-	if s.Scheduler.Enabled {
+	if opts.Config.VirtualSchedulerEnabled() {
 		comps = append(comps, d.scheduler(opts, s))
 	}
 	for i := range comps {

@@ -15,7 +15,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/certs"
+	"vkube.io/vkube/config"
 	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/isolation"
 	"vkube.io/vkube/syncer"
 )
 
@@ -134,6 +136,9 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err != nil {
 		return err
 	}
+	if err := h.isolate(ctx, &o); err != nil {
+		return err
+	}
 	kport, _ := strconv.Atoi(portOf(kaddr))
 	var fromHost, toHost []syncer.ServiceMapping
 	for _, m := range o.Config.Networking.ReplicateServices.FromHost {
@@ -144,6 +149,10 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}
 	sy, err := syncer.Start(ctx, syncer.Config{
 		ReplicateFromHost: fromHost, ReplicateToHost: toHost,
+		PodSecurityStandard:  o.Config.Policies.PodSecurityStandard,
+		RealNodes:            o.Config.Sync.FromHost.Nodes.Enabled,
+		NodeSelector:         nodeSelector(o.Config.Sync.FromHost.Nodes),
+		VirtualScheduler:     o.Config.VirtualSchedulerEnabled(),
 		Ingresses:            o.Config.Sync.ToHost.Ingresses.On(false),
 		NetworkPolicies:      o.Config.Sync.ToHost.NetworkPolicies.On(false),
 		PodDisruptionBudgets: o.Config.Sync.ToHost.PodDisruptionBudgets.On(false),
@@ -175,4 +184,61 @@ func upstreamDNS() string {
 		}
 	}
 	return "127.0.0.1:53"
+}
+
+// nodeSelector is the host nodes to mirror: all with syncAll, else those matching the selector.
+func nodeSelector(n config.NodeSync) map[string]string {
+	if n.SyncAll {
+		return nil
+	}
+	return n.Selector
+}
+
+// isolate makes the host namespace hold the isolation objects the policies ask for, and removes
+// vkube's own ones they no longer ask for. It runs once before any pod is synced (the quota needs
+// the LimitRange in place first), and again once the DNS Service exists: the workloads'
+// NetworkPolicy lets them reach the control plane's endpoints, DNS's among them.
+func (h *hostCluster) isolate(ctx context.Context, o *Options) error {
+	if h == nil {
+		return nil
+	}
+	p := o.Config.Policies
+	var egress []string
+	if p.NetworkPolicy.Enabled {
+		var err error
+		if egress, err = isolation.DatastoreEgress(ctx, o.Config); err != nil {
+			o.Logger.Warn("the control plane's NetworkPolicy does not let it reach the datastore", "error", err)
+		}
+	}
+	if err := isolation.Apply(ctx, h.client, h.namespace, o.Config.Name, p, egress); err != nil {
+		return fmt.Errorf("isolation: %w", err)
+	}
+	if p.ResourceQuota.Enabled || p.LimitRange.Enabled || p.NetworkPolicy.Enabled {
+		o.Logger.Info("host isolation in place", "namespace", h.namespace, "resourceQuota", p.ResourceQuota.Enabled,
+			"limitRange", p.LimitRange.Enabled, "networkPolicy", p.NetworkPolicy.Enabled, "datastoreEgress", egress)
+	}
+	return nil
+}
+
+// enforcePodSecurity keeps every virtual namespace labelled with the Pod Security Standard, so
+// the virtual apiserver refuses what violates it; the namespaces that exist are labelled before
+// the virtual cluster reports ready.
+func (s *Supervisor) enforcePodSecurity(ctx context.Context) error {
+	level := s.opts.Config.Policies.PodSecurityStandard
+	if level == "" {
+		return nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	vcs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if err := isolation.EnforcePSS(ctx, vcs, level); err != nil {
+		return err
+	}
+	s.opts.Logger.Info("pod security standard enforced on virtual namespaces", "level", level)
+	return nil
 }

@@ -104,6 +104,10 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		unlock()
 		return nil, err
 	}
+	if err := host.isolate(ctx, &opts); err != nil {
+		unlock()
+		return nil, err
+	}
 	if err := saveState(opts.DataDir, want); err != nil {
 		unlock()
 		return nil, fmt.Errorf("recording data dir state: %w", err)
@@ -195,6 +199,10 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 	contextName := orDefault(s.opts.Config.Exporting.Context, "vkube-"+s.opts.Config.Name)
 	if err := pki.WriteKubeconfig(s.Kubeconfig, server, certs.Admin, contextName); err != nil {
 		s.fail(fmt.Errorf("writing the admin kubeconfig: %w", err))
+		return
+	}
+	if err := s.enforcePodSecurity(ctx); err != nil {
+		s.fail(err)
 		return
 	}
 	if s.host != nil {

@@ -108,7 +108,7 @@ func (c *controller) worker(ctx context.Context) {
 		case errors.Is(err, errRequeue):
 			c.queue.AddAfter(key, 500*time.Millisecond)
 			err = nil
-		case errors.Is(err, errSkipFinished):
+		case errors.Is(err, errSkipFinished), errors.Is(err, errNotScheduled):
 			err = nil
 			c.queue.Forget(key)
 		case err != nil:
@@ -150,6 +150,9 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 		return c.deleteTwin(ctx, live)
 	}
 	desired, skip, err := c.res.toHost(ctx, virtual)
+	if errors.Is(err, errNotScheduled) || errors.Is(err, errSkipFinished) {
+		return err
+	}
 	if err != nil {
 		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "cannot translate for the host: %v", err)
 		return nil

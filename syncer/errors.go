@@ -10,6 +10,9 @@ var (
 	errRequeue = errors.New("requeue")
 	// errSkipFinished: a finished pod is left as it is.
 	errSkipFinished = errors.New("pod finished")
+	// errNotScheduled: the virtual scheduler has not placed the pod yet; its binding will
+	// bring it back.
+	errNotScheduled = errors.New("pod not scheduled yet")
 )
 
 func errNotOwned(name string) error {

@@ -24,11 +24,16 @@ type fakeNodes struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	known   map[string]bool
+	// disabled: real nodes are mirrored instead.
+	disabled bool
 }
 
 const labelFakeNode = "vkube.io/fake-node"
 
 func (n *fakeNodes) ensure(ctx context.Context, name string) error {
+	if n.disabled {
+		return nil
+	}
 	n.mu.Lock()
 	known := n.known[name]
 	n.mu.Unlock()

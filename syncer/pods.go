@@ -40,6 +40,13 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 	if v.Status.Phase == corev1.PodSucceeded || v.Status.Phase == corev1.PodFailed {
 		return nil, false, errSkipFinished
 	}
+	if r.refusedByPodSecurity(ctx, &v) {
+		return nil, true, nil
+	}
+	if r.cfg.VirtualScheduler && v.Spec.NodeName == "" {
+		// The virtual scheduler places the pod first; the host pod then goes to that node.
+		return nil, false, errNotScheduled
+	}
 	hostName := translate.HostName(v.Name, v.Namespace, r.tctx.VCluster)
 	secret, err := r.tokens.ensure(ctx, &v, hostName)
 	if err != nil {
@@ -50,7 +57,7 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 		return nil, false, err
 	}
 	p := translate.Pod{Context: r.tctx, TokenSecret: secret, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
-		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace)}
+		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: r.cfg.VirtualScheduler}
 	h, err := p.HostPod(&v)
 	if err != nil {
 		return nil, false, err

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -44,8 +45,16 @@ type Config struct {
 	// KubeletAddress/KubeletPort: vkube's kubelet endpoint, the fake nodes' address.
 	KubeletAddress string
 	KubeletPort    int
+	// RealNodes mirrors host nodes matching NodeSelector (all when empty) instead of fake
+	// nodes; VirtualScheduler means a scheduler in the virtual cluster places pods on them.
+	RealNodes        bool
+	NodeSelector     map[string]string
+	VirtualScheduler bool
 	// Ingresses, NetworkPolicies and PodDisruptionBudgets are synced only when asked.
 	Ingresses, NetworkPolicies, PodDisruptionBudgets bool
+	// PodSecurityStandard, when set, is the level a pod must meet to be synced (privileged,
+	// baseline or restricted); a pod that violates it gets a Warning event PodSecurity.
+	PodSecurityStandard string
 	// ReplicateFromHost/ToHost map Services across the boundary (mapServices).
 	ReplicateFromHost, ReplicateToHost []ServiceMapping
 	Logger                             *slog.Logger
@@ -97,7 +106,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "vkube-syncer"})
 
 	used := newUsage(podLister)
-	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}}
+	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}, disabled: cfg.RealNodes}
 	kinds := []syncedKind{
 		configMaps{tctx: tctx, used: used.configMap},
 		secrets{tctx: tctx, used: used.secret},
@@ -154,6 +163,12 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		go nodes.gc(ctx)
 		hostEventInformers.WaitForCacheSync(ctx.Done())
 		go hostEvents.run(ctx)
+		if cfg.RealNodes {
+			rn, f := newRealNodes(hcs, vcs, labels.SelectorFromSet(cfg.NodeSelector), cfg.KubeletAddress, cfg.KubeletPort, log)
+			f.Start(ctx.Done())
+			f.WaitForCacheSync(ctx.Done())
+			go rn.run(ctx)
+		}
 		if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {
 			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
 				vcluster: cfg.Name, log: log}).run(ctx)

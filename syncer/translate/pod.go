@@ -21,6 +21,8 @@ type Pod struct {
 	ServiceEnv []corev1.EnvVar
 	// DNS, when set, replaces the pod's DNS so virtual Service names resolve.
 	DNS *corev1.PodDNSConfig
+	// KeepNodeName pins the host pod to the node the virtual scheduler chose (real nodes).
+	KeepNodeName bool
 }
 
 // Annotations that carry virtual identity for downward-API fieldRefs, which would otherwise
@@ -52,7 +54,16 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	h.Annotations[AnnotationKind] = "Pod"
 
 	spec := v.Spec.DeepCopy()
-	spec.NodeName = ""
+	if p.KeepNodeName {
+		// The virtual scheduler already matched the pod against the virtual node's labels,
+		// which the host node may not carry: the host kubelet would refuse the pod.
+		spec.NodeSelector = nil
+		if spec.Affinity != nil {
+			spec.Affinity.NodeAffinity = nil
+		}
+	} else {
+		spec.NodeName = ""
+	}
 	spec.ServiceAccountName = ""
 	spec.DeprecatedServiceAccount = ""
 	spec.AutomountServiceAccountToken = ptrBool(false)

@@ -40,9 +40,17 @@ func startOnHostWith(t *testing.T, name string, args ...string) (*framework.VClu
 	}
 	ns := "vc-" + name
 	ctx := context.Background()
-	if _, err := hc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	// A namespace left by an earlier run may still be terminating.
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	poll(pctx, t, "host namespace "+ns, func() bool {
+		_, err := hc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			live, gerr := hc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			return gerr == nil && live.DeletionTimestamp == nil
+		}
+		return err == nil
+	})
 	t.Cleanup(func() {
 		_ = hc.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 	})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,64 @@ func TestSupervisorKilledMidRollout(t *testing.T) {
 		}
 		return got == 25
 	})
+}
+
+// TestRealNodesAndVirtualScheduler is seed 004 §8: real nodes mirrored from the host, a scheduler
+// in the virtual cluster, a node label set in the virtual cluster steering a Deployment's pods.
+func TestRealNodesAndVirtualScheduler(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "schedule.yaml")
+	if err := os.WriteFile(values, []byte("sync:\n  nodes:\n    enableScheduler: true\n    enabled: true\n    syncAllNodes: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, hc, hostNS := startOnHostWith(t, "sched", "-f", values)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	vc := v.Client()
+	node := requireHost(t).Config().NodeName
+	poll(ctx, t, "the host node mirrored into the virtual cluster", func() bool {
+		n, err := vc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		return err == nil && len(n.Status.Conditions) > 0
+	})
+	n, _ := vc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	n.Labels["disktype"] = "ssd"
+	if _, err := vc.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := helloDeployment("pinned", 2)
+	d.Spec.Template.Spec.NodeSelector = map[string]string{"disktype": "ssd"}
+	if _, err := vc.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(ctx, t, "the pinned pods scheduled in the virtual cluster and Running on that host node", func() bool {
+		pods, err := vc.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=pinned"})
+		if err != nil || len(pods.Items) != 2 {
+			return false
+		}
+		for _, p := range pods.Items {
+			hp, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName(p.Name, "default", "sched"), metav1.GetOptions{})
+			if err != nil || p.Spec.NodeName != node || hp.Spec.NodeName != node || p.Status.Phase != corev1.PodRunning {
+				return false
+			}
+		}
+		return true
+	})
+	n, _ = vc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if n.Labels["disktype"] != "ssd" {
+		t.Error("the label set in the virtual cluster was overwritten by the host's")
+	}
+	miss := helloDeployment("nowhere", 1)
+	miss.Spec.Template.Spec.NodeSelector = map[string]string{"disktype": "tape"}
+	if _, err := vc.AppsV1().Deployments("default").Create(ctx, miss, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	pods, _ := vc.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=nowhere"})
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != "" {
+			t.Errorf("pod %s was placed on %s despite its node selector", p.Name, p.Spec.NodeName)
+		}
+		if _, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName(p.Name, "default", "sched"), metav1.GetOptions{}); err == nil {
+			t.Errorf("unschedulable pod %s was synced to the host", p.Name)
+		}
+	}
 }
