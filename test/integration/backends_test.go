@@ -26,6 +26,7 @@ func TestBackends(t *testing.T) {
 			db := dbserver.StartPostgres(t)
 			v.Args = append(v.Args, "--backend", "postgres")
 			v.Env = append(v.Env, "VKUBE_DATASTORE_ENDPOINT="+db.DSN())
+			t.Cleanup(func() { requireOwnDatabase(t, db, "vkube_vc_postgres") })
 		}},
 		{"mariadb", func(t *testing.T, v *framework.VCluster) {
 			db := dbserver.StartMariaDB(t)
@@ -34,6 +35,7 @@ func TestBackends(t *testing.T) {
 				t.Fatal(err)
 			}
 			v.Args = append(v.Args, "--backend", "mariadb", "--datastore-endpoint-file", file)
+			t.Cleanup(func() { requireOwnDatabase(t, db, "vkube_vc_mariadb") })
 		}},
 		{"etcd-external", func(t *testing.T, v *framework.VCluster) {
 			db := dbserver.StartEtcd(t)
@@ -61,5 +63,25 @@ func TestBackends(t *testing.T) {
 				t.Fatal("kubeconfig mentions the database password")
 			}
 		})
+	}
+}
+
+// requireOwnDatabase: a DSN naming no database gets one of the virtual cluster's own, never
+// kine's shared default "kubernetes".
+func requireOwnDatabase(t *testing.T, db *dbserver.Server, want string) {
+	t.Helper()
+	dbs, err := db.Databases()
+	if err != nil {
+		t.Fatalf("listing databases: %v", err)
+	}
+	found := false
+	for _, d := range dbs {
+		if d == "kubernetes" {
+			t.Errorf("kine's shared default database %q was created", d)
+		}
+		found = found || d == want
+	}
+	if !found {
+		t.Errorf("database %s not created; have %v", want, dbs)
 	}
 }

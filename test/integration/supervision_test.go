@@ -3,7 +3,10 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,6 +63,15 @@ func TestChildKilledRestarts(t *testing.T) {
 	if found != kills {
 		t.Fatalf("found %d of %d configmaps written before the kills", found, kills)
 	}
+	resp, err := http.Get("http://" + v.Health + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), fmt.Sprintf(`vkube_child_restarts_total{component="kube-apiserver"} %d`, kills)) {
+		t.Errorf("/metrics does not count %d apiserver restarts:\n%s", kills, grepLines(string(metrics), "vkube_child"))
+	}
 	sort.Slice(recoveries, func(i, j int) bool { return recoveries[i] < recoveries[j] })
 	t.Logf("apiserver recovery after SIGKILL over %d kills: median %s, max %s", kills, recoveries[kills/2].Round(10*time.Millisecond), recoveries[kills-1].Round(10*time.Millisecond))
 }
@@ -96,4 +108,14 @@ func pollT(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
