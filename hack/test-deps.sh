@@ -6,43 +6,9 @@
 # the default ports is stopped afterwards. Needs root (or sudo). Usage: hack/test-deps.sh
 set -euo pipefail
 
-packages=(postgresql mariadb-server etcd-server etcd-client)
-
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
-
-missing=()
-for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "test-deps: already installed: ${packages[*]}"
-  exit 0
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-
-# Skip any package this distribution does not have (e.g. etcd-client on a release without it).
-available=()
-for p in "${missing[@]}"; do
-  if apt-cache show "$p" >/dev/null 2>&1; then available+=("$p"); else echo "test-deps: no package $p here, skipping" >&2; fi
-done
-[ ${#available[@]} -gt 0 ] || exit 0
-
-# Block service start-up from maintainer scripts (invoke-rc.d honours policy-rc.d exit 101).
-policy=/usr/sbin/policy-rc.d
-own_policy=
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\n# hack/test-deps.sh: no services during install\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-  "${sudo[@]}" chmod 755 "$policy"
-  own_policy=1
-fi
-cleanup() { if [ -n "$own_policy" ]; then "${sudo[@]}" rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-echo "test-deps: installing ${available[*]}"
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${available[@]}"
+"$(dirname "$0")/apt-install.sh" test-deps postgresql mariadb-server etcd-server etcd-client
 
 # Belt and braces: stop any packaged daemon that came up anyway (only the packaged ones,
 # identified by their default data dirs / config, never the tests' own servers).

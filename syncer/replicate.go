@@ -50,11 +50,7 @@ func (r *replicator) run(ctx context.Context) {
 }
 
 func (r *replicator) mirrorIntoVirtual(ctx context.Context, m ServiceMapping) error {
-	fns, fname, err := splitRef(m.From)
-	if err != nil {
-		return err
-	}
-	tns, tname, err := splitRef(m.To)
+	fns, fname, tns, tname, err := m.refs()
 	if err != nil {
 		return err
 	}
@@ -73,11 +69,7 @@ func (r *replicator) mirrorIntoVirtual(ctx context.Context, m ServiceMapping) er
 }
 
 func (r *replicator) mirrorIntoHost(ctx context.Context, m ServiceMapping) error {
-	fns, fname, err := splitRef(m.From)
-	if err != nil {
-		return err
-	}
-	tns, tname, err := splitRef(m.To)
+	fns, fname, tns, tname, err := m.refs()
 	if err != nil {
 		return err
 	}
@@ -171,6 +163,15 @@ func stripNodePorts(ports []corev1.ServicePort) []corev1.ServicePort {
 		out[i] = p
 	}
 	return out
+}
+
+// refs splits From and To into namespace and name.
+func (m ServiceMapping) refs() (fromNS, fromName, toNS, toName string, err error) {
+	if fromNS, fromName, err = splitRef(m.From); err != nil {
+		return
+	}
+	toNS, toName, err = splitRef(m.To)
+	return
 }
 
 func splitRef(ref string) (string, string, error) {

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"vkube.io/vkube/test/framework"
 	"vkube.io/vkube/test/hostcluster"
 )
 
@@ -23,18 +23,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	vkubeBin = os.Getenv("VKUBE_BIN")
-	if vkubeBin == "" {
-		dir, _ := os.MkdirTemp("", "vkube-bin")
-		vkubeBin = filepath.Join(dir, "vkube")
-		build := exec.Command("go", "build", "-o", vkubeBin, "vkube.io/vkube/cmd/vkube")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building vkube:", err)
-			os.Exit(1)
-		}
+	bin, cleanup, err := framework.Binary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	vkubeBin = bin
 	dir := os.Getenv("HOST_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "..", ".vkube", "host")
@@ -53,6 +47,7 @@ func TestMain(m *testing.M) {
 		}
 		dcancel()
 	}
+	cleanup()
 	os.Exit(code)
 }
 

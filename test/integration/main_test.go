@@ -5,11 +5,10 @@ package integration
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"vkube.io/vkube/binaries"
+	"vkube.io/vkube/test/framework"
 )
 
 var (
@@ -19,23 +18,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	vkubeBin = os.Getenv("VKUBE_BIN")
-	if vkubeBin == "" {
-		dir, err := os.MkdirTemp("", "vkube-bin")
-		if err != nil {
-			panic(err)
-		}
-		vkubeBin = filepath.Join(dir, "vkube")
-		build := exec.Command("go", "build", "-o", vkubeBin, "vkube.io/vkube/cmd/vkube")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building vkube:", err)
-			os.Exit(1)
-		}
-		defer os.RemoveAll(dir)
+	bin, cleanup, err := framework.Binary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	vkubeBin = bin
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
 }
 
 // requireKube skips (or, in CI, fails) when the Kubernetes binaries of version are missing.
