@@ -113,6 +113,8 @@ func (r *pods) fromHost(ctx context.Context, hu, vu *unstructured.Unstructured) 
 		return nil, errRequeue
 	}
 	status := h.Status.DeepCopy()
+	// qosClass is immutable, and the host's may differ (a host LimitRange adds resources).
+	status.QOSClass = v.Status.QOSClass
 	if equalJSON(status, v.Status) {
 		return nil, nil
 	}

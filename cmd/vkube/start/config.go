@@ -56,6 +56,9 @@ func buildConfig(f *flags, changed func(string) bool) (*config.Config, []string,
 	if f.serviceCIDR != "" {
 		cfg.ControlPlane.Advanced.ServiceCIDR = f.serviceCIDR
 	}
+	if f.isolate {
+		cfg.Policies.Isolate()
+	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err

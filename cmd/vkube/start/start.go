@@ -38,6 +38,7 @@ type flags struct {
 	logFormat         string
 	certValidity      time.Duration
 	certCheck         time.Duration
+	isolate           bool
 }
 
 // NewCommand builds `vkube start`.
@@ -63,6 +64,10 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
   # inside namespace team-a of a host cluster: pods run on the host
   vkube start --name team-a --data-dir /tmp/team-a --host-kubeconfig ~/.kube/config \
     --host-namespace team-a --bind-address 0.0.0.0 --advertise-address 172.31.255.1
+
+  # the same, isolated: Pod Security Standard, quota, limit range and network policies
+  vkube start --name team-a --data-dir /tmp/team-a --host-kubeconfig ~/.kube/config \
+    --host-namespace team-a --bind-address 0.0.0.0 --advertise-address 172.31.255.1 --isolate
 
   # embedded etcd, another Kubernetes version, an extra SAN
   vkube start --name v35 --data-dir /tmp/v35 --backend etcd --kubernetes-version v1.35.4 --tls-san vc.example.com`,
@@ -93,6 +98,7 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	_ = fl.MarkHidden("cert-validity")
 	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in and syncs its pods to")
 	fl.StringVar(&f.hostKubeconfig, "host-kubeconfig", "", "kubeconfig of the host cluster (empty: standalone, nothing is synced)")
+	fl.BoolVar(&f.isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
