@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"bufio"
 	"log/slog"
 	"os"
 	"os/signal"

@@ -227,34 +227,55 @@ func childByName(pid int, name string) int {
 	return 0
 }
 
-// pssKiB is the proportional set size of pid from /proc/PID/smaps_rollup.
-func pssKiB(pid int) (int64, error) {
+// pss is a process's proportional set size from /proc/PID/smaps_rollup, in KiB: all of it, and
+// the anonymous part (heap, stacks; the rest is mostly the executable's mapped pages).
+type pss struct{ Total, Anon int64 }
+
+func pssOf(pid int) (pss, error) {
+	var p pss
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
 	if err != nil {
-		return 0, err
+		return p, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	found := false
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		key, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		switch key {
+		case "Pss":
+			p.Total, found = v, true
+		case "Pss_Anon":
+			p.Anon = v
 		}
 	}
-	return 0, fmt.Errorf("no Pss in /proc/%d/smaps_rollup", pid)
+	if !found {
+		return p, fmt.Errorf("no Pss in /proc/%d/smaps_rollup", pid)
+	}
+	return p, nil
 }
 
 // treePSS sums the PSS of pid and its descendants, also per executable name.
-func treePSS(pid int) (totalKiB int64, byName map[string]int64, err error) {
-	byName = map[string]int64{}
+func treePSS(pid int) (pss, map[string]pss, error) {
+	var total pss
+	byName := map[string]pss{}
 	for _, p := range append([]int{pid}, descendants(pid)...) {
-		kib, err := pssKiB(p)
+		v, err := pssOf(p)
 		if err != nil {
-			return 0, nil, err
+			return total, nil, err
 		}
-		totalKiB += kib
-		byName[comm(p)] += kib
+		total.Total += v.Total
+		total.Anon += v.Anon
+		n := byName[comm(p)]
+		n.Total += v.Total
+		n.Anon += v.Anon
+		byName[comm(p)] = n
 	}
-	return totalKiB, byName, nil
+	return total, byName, nil
 }
 
 // memAvailableMiB is MemAvailable from /proc/meminfo.
@@ -283,4 +304,32 @@ func tailFile(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// cpuSeconds is the user+system CPU time pids and their descendants have used so far.
+func cpuSeconds(pids ...int) float64 {
+	const hz = 100 // USER_HZ: clock ticks in /proc/PID/stat
+	var ticks int64
+	seen := map[int]bool{}
+	for _, pid := range pids {
+		for _, p := range append([]int{pid}, descendants(pid)...) {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+			if err != nil {
+				continue
+			}
+			i := bytes.LastIndexByte(b, ')')
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) < 13 {
+				continue
+			}
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return float64(ticks) / hz
 }

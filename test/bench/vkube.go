@@ -33,6 +33,7 @@ func startVkube(e *env, name, dir string, args, environ []string) (*vkubeCluster
 	all := []string{"start", "--name", name, "--data-dir", v.dataDir, "--port", strconv.Itoa(v.port),
 		"--health-address", v.health, "--kubernetes-version", e.kubeVersion}
 	all = append(append(all, args...), e.vkubeArgs...)
+	environ = append(append([]string{}, e.vkubeEnv...), environ...)
 	v.proc, err = startProc(procSpec{name: "vkube " + name, path: e.vkubeBin, args: all, env: environ, dir: dir, log: filepath.Join(dir, "vkube.log")})
 	if err != nil {
 		return nil, err

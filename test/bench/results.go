@@ -1,0 +1,281 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// results is everything measured; written as JSON and rendered as the table.
+type results struct {
+	mu       sync.Mutex
+	Started  time.Time
+	Finished time.Time
+	Host     map[string]string
+	Config   map[string]any
+	// Creates is the number of ConfigMaps of one write run.
+	Creates int
+	// Start (figure 1) and Write (figure 4): one sample per backend, side and repeat.
+	Start   []sample
+	Write   []sample
+	Restart *restartResult `json:",omitempty"`
+	Memory  *memoryResult  `json:",omitempty"`
+	Density *densityResult `json:",omitempty"`
+	Errors  []string       `json:",omitempty"`
+	Table   []row
+}
+
+// sample is one timed run.
+type sample struct {
+	Backend string
+	Side    string // vkube or bare
+	Repeat  int
+	Seconds float64            `json:",omitempty"`
+	Detail  map[string]float64 `json:",omitempty"`
+	Error   string             `json:",omitempty"`
+}
+
+type restartResult struct {
+	Kills         int
+	MedianSeconds float64
+	MaxSeconds    float64
+	Seconds       []float64
+}
+
+type memoryResult struct {
+	IdleSeconds float64
+	// PSS in MiB: total, its anonymous part, and per process [PSS, anonymous] (vkube,
+	// kube-apiserver, kube-controller-manager; datastore on the bare side).
+	VkubeMiB     float64
+	VkubeAnonMiB float64
+	VkubeByProc  map[string][2]float64
+	BareMiB      float64               `json:",omitempty"`
+	BareAnonMiB  float64               `json:",omitempty"`
+	BareByProc   map[string][2]float64 `json:",omitempty"`
+}
+
+type densityResult struct {
+	Max         int
+	Started     int
+	Answering   int
+	StoppedBy   string `json:",omitempty"`
+	TotalPSSMiB float64
+	PerCluster  float64
+	// StartSeconds of each cluster in start order; ReadyzMs of the final check (-1: failed).
+	StartSeconds  []float64
+	HealthReadyMs []float64
+	APIReadyMs    []float64
+	MemAvailMiB   int64
+}
+
+type row struct {
+	Figure string
+	Vkube  string
+	Bare   string
+	Ratio  string
+	Target string
+}
+
+func newResults(e *env) *results {
+	host, _ := os.Hostname()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return &results{
+		Started: time.Now(),
+		Creates: e.creates,
+		Host: map[string]string{"hostname": host, "cpus": fmt.Sprint(runtime.NumCPU()), "kernel": strings.TrimSpace(string(kernel)),
+			"go": runtime.Version(), "memAvailableMiB": fmt.Sprint(memAvailableMiB())},
+		Config: map[string]any{"vkubeBin": e.vkubeBin, "kubeVersion": e.kubeVersion, "vkubeArgs": e.vkubeArgs, "vkubeEnv": e.vkubeEnv,
+			"parts": selected(e.parts), "backends": e.backends, "repeats": e.repeats, "kills": e.kills, "creates": e.creates,
+			"densityMax": e.densityMax, "idle": e.idle.String(), "settle": e.settle.String(), "bare": e.bare,
+			"niceness": niceness(), "cgo": cgoEnabled(), "privateBinaries": e.private,
+			"bareSide": "vkube's rendered command lines, without vkube's Go runtime environment (GOGC, GOMEMLIMIT)"},
+	}
+}
+
+func (r *results) add(list *[]sample, s sample) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	*list = append(*list, s)
+}
+
+func (r *results) fail(part string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Errors = append(r.Errors, part+": "+err.Error())
+}
+
+// readResults loads a results file, to print its table again (-report).
+func readResults(path string) (*results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &results{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if n, ok := r.Config["creates"].(float64); ok && r.Creates == 0 {
+		r.Creates = int(n)
+	}
+	return r, nil
+}
+
+func (r *results) write(path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// median of the successful samples of one backend and side (0, n=0 when none).
+func median(samples []sample, backend, side string) (float64, int, int) {
+	var v []float64
+	failed := 0
+	for _, s := range samples {
+		if s.Backend != backend || s.Side != side {
+			continue
+		}
+		if s.Error != "" {
+			failed++
+			continue
+		}
+		v = append(v, s.Seconds)
+	}
+	return medianOf(v), len(v), failed
+}
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// table renders the rows of every figure that ran.
+func (r *results) table() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Table = nil
+	ratioRows := func(samples []sample, label string, unit string, limit, noise float64) {
+		for _, b := range allBackends {
+			vk, nv, fv := median(samples, b, "vkube")
+			ba, nb, fb := median(samples, b, "bare")
+			if nv == 0 && fv == 0 {
+				continue
+			}
+			rw := row{Figure: fmt.Sprintf("%s, %s (%s, median of %d)", label, b, unit, max(nv, nb)), Vkube: cell(vk, nv, fv, "%.2f"), Bare: cell(ba, nb, fb, "%.2f"), Ratio: "—"}
+			target := fmt.Sprintf("≤ %g× bare", limit)
+			if noise > 0 {
+				target += fmt.Sprintf(" (noise ±%.0f%%)", noise*100)
+			}
+			if nv > 0 && nb > 0 && ba > 0 {
+				ratio := vk / ba
+				rw.Ratio = fmt.Sprintf("%.2f×", ratio)
+				rw.Target = verdict(target, ratio <= limit)
+				if ratio > limit && ratio <= limit*(1+noise) {
+					rw.Target += " (within noise)"
+				}
+			} else {
+				rw.Target = target
+			}
+			r.Table = append(r.Table, rw)
+		}
+	}
+	if len(r.Start) > 0 {
+		ratioRows(r.Start, "start → /readyz + admin GET /api", "s", 1.25, 0)
+	}
+	if x := r.Restart; x != nil {
+		r.Table = append(r.Table,
+			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving, median of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MedianSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MedianSeconds <= 5)},
+			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving, max of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MaxSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MaxSeconds <= 5)})
+	}
+	if x := r.Memory; x != nil {
+		rw := row{Figure: fmt.Sprintf("idle PSS after %.0f s, whole cluster on sqlite (MiB)", x.IdleSeconds), Vkube: fmt.Sprintf("%.0f", x.VkubeMiB), Bare: "—", Ratio: "—", Target: verdict("≤ 300 MiB", x.VkubeMiB <= 300)}
+		if x.BareMiB > 0 {
+			rw.Bare = fmt.Sprintf("%.0f", x.BareMiB)
+			rw.Ratio = fmt.Sprintf("%.2f×", x.VkubeMiB/x.BareMiB)
+		}
+		r.Table = append(r.Table, rw)
+	}
+	if len(r.Write) > 0 {
+		ratioRows(r.Write, fmt.Sprintf("%d ConfigMap creates + LIST", r.Creates), "s", 1.1, 0.15)
+	}
+	if x := r.Density; x != nil {
+		r.Table = append(r.Table,
+			row{Figure: fmt.Sprintf("idle sqlite clusters answering /readyz < 1 s (stopped at %d)", x.Max), Vkube: fmt.Sprint(x.Answering), Bare: "—", Ratio: "—", Target: verdict("≥ 40", x.Answering >= 40)},
+			row{Figure: fmt.Sprintf("total PSS of those %d clusters (MiB; per cluster)", x.Started), Vkube: fmt.Sprintf("%.0f; %.0f", x.TotalPSSMiB, x.PerCluster), Bare: "—", Ratio: "—", Target: "—"})
+	}
+	var sb strings.Builder
+	sb.WriteString("| figure | vkube | bare | ratio | target |\n|---|---|---|---|---|\n")
+	for _, rw := range r.Table {
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s |\n", rw.Figure, rw.Vkube, rw.Bare, rw.Ratio, rw.Target)
+	}
+	for _, err := range r.Errors {
+		fmt.Fprintf(&sb, "\nerror: %s", firstLine(err))
+	}
+	return strings.TrimRight(sb.String(), "\n")
+}
+
+func cell(v float64, n, failed int, format string) string {
+	switch {
+	case n == 0 && failed > 0:
+		return "failed"
+	case n == 0:
+		return "—"
+	case failed > 0:
+		return fmt.Sprintf(format+" (%d failed)", v, failed)
+	default:
+		return fmt.Sprintf(format, v)
+	}
+}
+
+func verdict(target string, met bool) string {
+	if met {
+		return target + ": met"
+	}
+	return target + ": **missed**"
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// niceness of this process (from /proc/self/stat).
+func niceness() int {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b)[i+1:])
+	if len(f) < 17 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[16])
+	return n
+}
