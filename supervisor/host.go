@@ -163,7 +163,9 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
 	s.syncer = sy
+	s.mu.Unlock()
 	return nil
 }
 

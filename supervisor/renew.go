@@ -41,10 +41,11 @@ func (s *Supervisor) renewCerts(ctx context.Context, local, server, contextName 
 		if err := pki.WriteKubeconfig(s.Kubeconfig, server, certs.Admin, contextName); err != nil {
 			log.Error("certificate renewal: admin kubeconfig", "error", err)
 		}
-		if s.cp == nil {
+		cp := s.ControlPlane()
+		if cp == nil {
 			continue
 		}
-		for _, child := range s.cp.Children() {
+		for _, child := range cp.Children() {
 			if child.Name() == "kube-controller-manager" || child.Name() == "kube-scheduler" {
 				log.Info("restarting to pick up renewed client certificate", "component", child.Name())
 				child.Restart()

@@ -29,6 +29,7 @@ import (
 // Supervisor is a running virtual cluster. Its shape follows etcd's embed: Ready, Err, Stop.
 type Supervisor struct {
 	opts     Options
+	mu       sync.Mutex // guards backend, cp and syncer, set by run and read elsewhere
 	backend  backend.Backend
 	cp       *distro.ControlPlane
 	ready    chan struct{}
@@ -148,11 +149,12 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		s.shutdown(context.Background())
 		return nil, err
 	}
-	s.backend, err = backend.Start(ctx, bcfg)
+	be, err := backend.Start(ctx, bcfg)
 	if err != nil {
 		s.shutdown(context.Background())
 		return nil, err
 	}
+	s.setParts(be, nil)
 	dopts.PKI = pki
 	dopts.DataDir = opts.DataDir
 	dopts.BindAddress, dopts.AdvertiseAddress, dopts.Port = opts.BindAddress, opts.AdvertiseAddress, opts.Port
@@ -191,7 +193,7 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 		s.fail(err)
 		return
 	}
-	s.cp = cp
+	s.setParts(s.backend, cp)
 	if !waitWithProgress(ctx, cp.Ready(), cp.Err(), log, "waiting for the API server", s.errc) {
 		return
 	}
@@ -244,15 +246,35 @@ func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
 func (s *Supervisor) Err() <-chan error { return s.errc }
 
 // ControlPlane is the running control plane (nil until the datastore is ready).
-func (s *Supervisor) ControlPlane() *distro.ControlPlane { return s.cp }
+func (s *Supervisor) ControlPlane() *distro.ControlPlane {
+	_, cp := s.parts()
+	return cp
+}
+
+// setParts publishes the backend and control plane to the health handler's goroutines.
+func (s *Supervisor) setParts(b backend.Backend, cp *distro.ControlPlane) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.backend, s.cp = b, cp
+}
+
+func (s *Supervisor) parts() (backend.Backend, *distro.ControlPlane) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backend, s.cp
+}
 
 func (s *Supervisor) readyErr() error {
+	be, cp := s.parts()
+	if be == nil {
+		return errors.New("starting")
+	}
 	select {
-	case <-s.backend.Ready():
+	case <-be.Ready():
 	default:
 		return errors.New("datastore not ready")
 	}
-	if s.cp == nil || !s.cp.Healthy() {
+	if cp == nil || !cp.Healthy() {
 		return errors.New("API server not ready")
 	}
 	select {
@@ -278,14 +300,18 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 func (s *Supervisor) shutdown(ctx context.Context) error {
 	var errs []error
 	s.stopOnce.Do(func() {
-		if s.syncer != nil {
-			errs = append(errs, s.syncer.Stop(ctx))
+		s.mu.Lock()
+		sy := s.syncer
+		s.mu.Unlock()
+		if sy != nil {
+			errs = append(errs, sy.Stop(ctx))
 		}
-		if s.cp != nil {
-			errs = append(errs, s.cp.Stop(ctx))
+		be, cp := s.parts()
+		if cp != nil {
+			errs = append(errs, cp.Stop(ctx))
 		}
-		if s.backend != nil {
-			errs = append(errs, s.backend.Stop(ctx))
+		if be != nil {
+			errs = append(errs, be.Stop(ctx))
 		}
 		if s.stopHTTP != nil {
 			errs = append(errs, s.stopHTTP(ctx))

@@ -47,7 +47,11 @@ type restartResult struct {
 	Kills         int
 	MedianSeconds float64
 	MaxSeconds    float64
+	// Seconds from each kill until both GetSeconds (the ConfigMap written before the kill is
+	// served again) and ReadyzSeconds (the supervisor's /readyz is ok for the new apiserver).
 	Seconds       []float64
+	GetSeconds    []float64
+	ReadyzSeconds []float64
 }
 
 type memoryResult struct {
@@ -202,8 +206,8 @@ func (r *results) table() string {
 	}
 	if x := r.Restart; x != nil {
 		r.Table = append(r.Table,
-			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving, median of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MedianSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MedianSeconds <= 5)},
-			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving, max of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MaxSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MaxSeconds <= 5)})
+			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving + supervisor /readyz ok, median of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MedianSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MedianSeconds <= 5)},
+			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving + supervisor /readyz ok, max of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MaxSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MaxSeconds <= 5)})
 	}
 	if x := r.Memory; x != nil {
 		rw := row{Figure: fmt.Sprintf("idle PSS after %.0f s, whole cluster on sqlite (MiB)", x.IdleSeconds), Vkube: fmt.Sprintf("%.0f", x.VkubeMiB), Bare: "—", Ratio: "—", Target: verdict("≤ 300 MiB", x.VkubeMiB <= 300)}
