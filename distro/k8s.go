@@ -94,9 +94,8 @@ func (d *k8sDriver) apiserver(o Options, s config.K8sDistro) Component {
 		set("endpoint-reconciler-type", "none").
 		set("profiling", "false").
 		set("cert-dir", filepath.Join(o.DataDir, "apiserver")).
-		// A virtual cluster with few objects answers LISTs from the watch cache anyway; a
-		// smaller cache and fewer apiserver workers keep the idle footprint down.
-		set("default-watch-cache-size", "50").
+		// Fewer concurrent requests than a shared cluster's apiserver needs: a virtual cluster
+		// serves one tenant.
 		set("max-requests-inflight", "200").
 		set("max-mutating-requests-inflight", "100")
 	for k, v := range d.apiserverDefaults {
