@@ -40,12 +40,5 @@ func (pvcs) forUpdate(desired, live *unstructured.Unstructured) *unstructured.Un
 }
 
 func (pvcs) fromHost(_ context.Context, host, v *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	hs, _, _ := unstructured.NestedFieldCopy(host.Object, "status")
-	vs, _, _ := unstructured.NestedFieldCopy(v.Object, "status")
-	if hs == nil || equalJSON(hs, vs) {
-		return nil, nil
-	}
-	out := v.DeepCopy()
-	out.Object["status"] = hs
-	return out, nil
+	return copyStatus(host, v), nil
 }

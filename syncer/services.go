@@ -79,12 +79,5 @@ func (services) forUpdate(desired, live *unstructured.Unstructured) *unstructure
 
 // fromHost copies the host's load-balancer status (what `--expose` users wait for).
 func (services) fromHost(_ context.Context, host, v *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	hs, _, _ := unstructured.NestedFieldCopy(host.Object, "status")
-	vs, _, _ := unstructured.NestedFieldCopy(v.Object, "status")
-	if equalJSON(hs, vs) || hs == nil {
-		return nil, nil
-	}
-	out := v.DeepCopy()
-	out.Object["status"] = hs
-	return out, nil
+	return copyStatus(host, v), nil
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
+
+	"vkube.io/vkube/test/framework"
 )
 
 const addonsName = "host-addons"
@@ -38,17 +38,4 @@ func (c Config) addonsProc(binary string) proc {
 	}}
 }
 
-// sourceDir is this package's directory. A binary built with -trimpath only knows the import
-// path, so then the package is found through the go command from the working directory.
-func sourceDir() string {
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		if _, err := os.Stat(file); err == nil {
-			return filepath.Dir(file)
-		}
-	}
-	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "vkube.io/vkube/test/hostcluster").Output()
-	if err != nil {
-		return "."
-	}
-	return strings.TrimSpace(string(out))
-}
+func sourceDir() string { return framework.SourceDir("vkube.io/vkube/test/hostcluster") }

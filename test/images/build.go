@@ -7,8 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+
+	"vkube.io/vkube/test/framework"
 )
 
 // Build compiles img's command statically and packs it into dir/<Name>.tar, returning the path.
@@ -53,17 +54,4 @@ func compile(ctx context.Context, name, out string) error {
 	return nil
 }
 
-// sourceDir is this package's directory. A binary built with -trimpath only knows the import
-// path, so then the package is found through the go command from the working directory.
-func sourceDir() string {
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		if _, err := os.Stat(file); err == nil {
-			return filepath.Dir(file)
-		}
-	}
-	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "vkube.io/vkube/test/images").Output()
-	if err != nil {
-		return "."
-	}
-	return strings.TrimSpace(string(out))
-}
+func sourceDir() string { return framework.SourceDir("vkube.io/vkube/test/images") }
