@@ -19,8 +19,8 @@ build:
 kube-binaries:
 	hack/kube-binaries.sh $(KUBE_VERSION)
 
-## test-deps: everything the tests run against: databases, etcd, both Kubernetes versions, the host cluster's parts
-test-deps:
+## test-deps: everything the tests run against: databases, etcd, both Kubernetes versions, the host cluster's parts, helm
+test-deps: helm
 	hack/test-deps.sh
 	hack/host-deps.sh
 	hack/etcd-server.sh
@@ -28,8 +28,13 @@ test-deps:
 	hack/kube-binaries.sh $(KUBE_VERSION_ALT) kube-apiserver kube-controller-manager
 	hack/coredns.sh
 
-## test: unit tests, then integration tests against the real binaries and databases
-test: test-deps build test-unit test-integration
+## helm: the helm CLI (built from the Go module proxy into the cache) for the chart's lint and template tests
+.PHONY: helm
+helm:
+	hack/helm.sh
+
+## test: unit tests, then integration and e2e tests against the real binaries, databases and host cluster (the vkube image loaded into it)
+test: test-deps build image test-unit test-integration
 
 test-unit:
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/)
@@ -45,6 +50,17 @@ bench: test-deps build
 ## run: a standalone virtual cluster on embedded SQLite (ctrl+c stops it; state stays in DATA_DIR)
 run: build kube-binaries
 	./bin/vkube start --name dev --data-dir $(DATA_DIR) --port 6443
+
+VKUBE_VERSION ?= 0.1.0
+IMAGE_REPO ?= ghcr.io/vkube/vkube
+
+.PHONY: image
+
+## image: bin/vkube-image.tar, a docker-archive (docker load, ctr images import) of vkube and the KUBE_VERSION control plane, tagged IMAGE_REPO:VKUBE_VERSION-k8s-KUBE_VERSION; no Docker needed
+image: build
+	hack/kube-binaries.sh $(KUBE_VERSION) kube-apiserver kube-controller-manager kube-scheduler
+	go run ./hack/image --vkube bin/vkube --kube-version $(KUBE_VERSION) \
+		--tag $(IMAGE_REPO):$(VKUBE_VERSION)-k8s-$(KUBE_VERSION) --out bin/vkube-image.tar
 
 lint:
 	gofmt -l $$(git ls-files '*.go') | (! grep .)

@@ -50,7 +50,22 @@ func Load(data []byte) (*Config, []string, error) {
 // LoadFiles reads and merges several files like `helm -f a -f b`: later files override earlier
 // ones key by key before the result is decoded as one document.
 func LoadFiles(paths ...string) (*Config, []string, error) {
-	srcs := make([]source, 0, len(paths))
+	return LoadLayers(nil, paths)
+}
+
+// FromValues decodes values already parsed into plain maps (e.g. Helm's merged values), new
+// format or legacy, exactly as Load does.
+func FromValues(values map[string]any) (*Config, []string, error) {
+	return fromValues(values, nil, nil)
+}
+
+// LoadLayers merges, in order, base (values already parsed, e.g. a release's previous values),
+// the files, then overlays (e.g. --set values), and decodes the result as Load does.
+func LoadLayers(base map[string]any, paths []string, overlays ...map[string]any) (*Config, []string, error) {
+	var srcs []source
+	if len(base) > 0 {
+		srcs = append(srcs, source{name: "previous values", values: base})
+	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -58,13 +73,12 @@ func LoadFiles(paths ...string) (*Config, []string, error) {
 		}
 		srcs = append(srcs, source{name: p, data: b})
 	}
+	for _, o := range overlays {
+		if len(o) > 0 {
+			srcs = append(srcs, source{name: "--set", values: o})
+		}
+	}
 	return load(srcs)
-}
-
-// FromValues decodes values already parsed into plain maps (e.g. Helm's merged values), new
-// format or legacy, exactly as Load does.
-func FromValues(values map[string]any) (*Config, []string, error) {
-	return fromValues(values, nil, nil)
 }
 
 type source struct {
@@ -77,6 +91,10 @@ func load(srcs []source) (*Config, []string, error) {
 	merged := map[string]any{}
 	var dups []duplicateKey
 	for i := range srcs {
+		if srcs[i].values != nil {
+			mergeValues(merged, deepCopy(srcs[i].values).(map[string]any))
+			continue
+		}
 		v, d, err := parseValues(srcs[i].data)
 		if err != nil {
 			return nil, nil, withSource(srcs[i].name, err)

@@ -32,18 +32,18 @@ type hostCluster struct {
 
 // connectHost learns what the PKI and the apiserver need from the host, before either starts.
 func connectHost(ctx context.Context, o *Options) (*hostCluster, error) {
-	if o.HostKubeconfig == "" {
+	if o.HostKubeconfig == "" && !o.InCluster {
 		return nil, nil
 	}
 	if o.Namespace == "" {
-		return nil, fmt.Errorf("--host-namespace is required with --host-kubeconfig: the namespace the virtual cluster lives in")
+		return nil, fmt.Errorf("--host-namespace is required with --host-kubeconfig or --in-cluster: the namespace the virtual cluster lives in")
 	}
 	if ip := net.ParseIP(o.AdvertiseAddress); ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
 		return nil, fmt.Errorf("--advertise-address %q: host pods must reach the virtual API there; give an address of this machine that is not loopback", o.AdvertiseAddress)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", o.HostKubeconfig)
+	cfg, err := hostConfig(o)
 	if err != nil {
-		return nil, fmt.Errorf("--host-kubeconfig: %w", err)
+		return nil, err
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
@@ -71,6 +71,25 @@ func connectHost(ctx context.Context, o *Options) (*hostCluster, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// hostConfig reaches the host: through a kubeconfig file, or as the pod's service account.
+func hostConfig(o *Options) (*rest.Config, error) {
+	if o.InCluster {
+		if o.HostKubeconfig != "" {
+			return nil, fmt.Errorf("--in-cluster and --host-kubeconfig both set: give the host one way")
+		}
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--in-cluster: %w (run vkube in a pod, or use --host-kubeconfig)", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.HostKubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--host-kubeconfig: %w", err)
+	}
+	return cfg, nil
 }
 
 func (h *hostCluster) pkiStore(name string) certs.Store {
@@ -126,7 +145,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		return err
 	}
 	domain := orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local")
-	daddr, err := syncer.ServeDNS(ctx, syncer.DNSConfig{Listen: net.JoinHostPort(o.AdvertiseAddress, "0"), ClusterDomain: domain,
+	daddr, err := syncer.ServeDNS(ctx, syncer.DNSConfig{Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.DNSPort)), ClusterDomain: domain,
 		Upstream: upstreamDNS(), Virtual: vcs, Logger: log})
 	if err != nil {
 		return err

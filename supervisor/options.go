@@ -20,6 +20,11 @@ type Options struct {
 	Namespace string
 	// HostKubeconfig reaches the host cluster; empty: standalone, no syncer.
 	HostKubeconfig string
+	// InCluster reaches the host cluster with the pod's service account (vkube in a pod).
+	InCluster bool
+	// DNSPort is where the DNS server for synced pods listens (0: any free port). In a pod it
+	// is fixed so that the chart's NAME-dns Service can target it.
+	DNSPort int
 	// DataDir holds every piece of state: PKI, datastore, component cert dirs, kubeconfig.
 	DataDir string
 	// BindAddress and AdvertiseAddress of the API; Port its secure port (0: pick one and keep it).

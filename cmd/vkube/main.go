@@ -2,17 +2,30 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"vkube.io/vkube/cmd/vkube/connectcmd"
+	"vkube.io/vkube/cmd/vkube/createcmd"
+	"vkube.io/vkube/cmd/vkube/deletecmd"
+	"vkube.io/vkube/cmd/vkube/listcmd"
+	"vkube.io/vkube/cmd/vkube/pausecmd"
+	"vkube.io/vkube/cmd/vkube/resumecmd"
 	"vkube.io/vkube/cmd/vkube/start"
 	"vkube.io/vkube/cmd/vkube/versioncmd"
+	"vkube.io/vkube/connect"
 )
 
 func main() {
 	if err := newRootCommand().Execute(); err != nil {
+		// `vkube connect NAME -- COMMAND` exits with COMMAND's status, which has said why.
+		var exit *connect.ExitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.Code)
+		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -28,6 +41,15 @@ namespace of a host cluster.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(start.NewCommand(os.Stdout, os.Stderr), versioncmd.NewCommand(os.Stdout))
+	root.AddCommand(
+		createcmd.NewCommand(os.Stdout, os.Stderr),
+		connectcmd.NewCommand(os.Stdout, os.Stderr),
+		listcmd.NewCommand(os.Stdout),
+		pausecmd.NewCommand(os.Stderr),
+		resumecmd.NewCommand(os.Stderr),
+		deletecmd.NewCommand(os.Stderr),
+		start.NewCommand(os.Stdout, os.Stderr),
+		versioncmd.NewCommand(os.Stdout),
+	)
 	return root
 }

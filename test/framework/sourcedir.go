@@ -14,3 +14,12 @@ func SourceDir(importPath string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// RepoRoot is the module's root directory (the go.mod's).
+func RepoRoot() string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "."
+	}
+	return strings.TrimSpace(string(out))
+}

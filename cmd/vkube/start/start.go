@@ -39,6 +39,8 @@ type flags struct {
 	certValidity      time.Duration
 	certCheck         time.Duration
 	isolate           bool
+	inCluster         bool
+	dnsPort           int
 }
 
 // NewCommand builds `vkube start`.
@@ -98,6 +100,8 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	_ = fl.MarkHidden("cert-validity")
 	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in and syncs its pods to")
 	fl.StringVar(&f.hostKubeconfig, "host-kubeconfig", "", "kubeconfig of the host cluster (empty: standalone, nothing is synced)")
+	fl.BoolVar(&f.inCluster, "in-cluster", false, "reach the host cluster as this pod's service account (how the Helm chart runs vkube)")
+	fl.IntVar(&f.dnsPort, "dns-port", 0, "port of the DNS server for synced pods (default: a free port)")
 	fl.BoolVar(&f.isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
@@ -130,7 +134,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	s, err := supervisor.Start(ctx, supervisor.Options{
-		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, DataDir: dataDir,
+		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, InCluster: f.inCluster, DNSPort: f.dnsPort, DataDir: dataDir,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
 		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,
 		HealthAddress: f.healthAddress, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,

@@ -1,0 +1,49 @@
+// Package deletecmd is `vkube delete`.
+package deletecmd
+
+import (
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/connect"
+	"vkube.io/vkube/lifecycle"
+)
+
+// NewCommand builds `vkube delete`.
+func NewCommand(errOut io.Writer) *cobra.Command {
+	var host *hostflags.Flags
+	o := lifecycle.DeleteOptions{}
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a virtual cluster and everything it made on the host",
+		Long: `Delete uninstalls the virtual cluster's chart, then removes what its control plane made in
+the host namespace: synced pods, services, secrets, config maps, volume claims, isolation
+objects, its PKI and kubeconfig Secrets. A namespace that vkube create made is deleted too.`,
+		Example: `  vkube delete my-vcluster
+
+  # keep the data volumes, delete the namespace even if vkube did not create it
+  vkube delete my-vcluster -n team-a --keep-pvc --delete-namespace`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: hostflags.CompleteNames(&host),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns, err := host.Resolve(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			o.Name, o.Namespace = args[0], ns
+			if err := lifecycle.Delete(cmd.Context(), host, o, errOut); err != nil {
+				return err
+			}
+			hostContext, _ := host.CurrentContext()
+			return connect.Forget(args[0], ns, hostContext)
+		},
+	}
+	host = hostflags.Add(cmd)
+	cmd.Flags().BoolVar(&o.KeepPVC, "keep-pvc", false, "keep the persistent volume claims (control-plane data and synced claims)")
+	cmd.Flags().BoolVar(&o.DeleteNamespace, "delete-namespace", false, "delete the host namespace too")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the pods to go")
+	return cmd
+}

@@ -1,0 +1,220 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
+	"helm.sh/helm/v4/pkg/strvals"
+
+	"vkube.io/vkube/charts"
+	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/config"
+)
+
+// CreateOptions are `vkube create`'s inputs.
+type CreateOptions struct {
+	Name      string
+	Namespace string
+	// ValuesFiles are vkube.yaml or legacy vcluster values files, layered in order; Set are
+	// key=value overrides on top, as with helm --set.
+	ValuesFiles       []string
+	Set               []string
+	Distro            string
+	KubernetesVersion string
+	// Expose makes the API Service a LoadBalancer; Isolate turns on the isolation policies.
+	Expose  bool
+	Isolate bool
+	// Upgrade changes an existing virtual cluster: its previous values, then the new ones.
+	Upgrade bool
+	Timeout time.Duration
+}
+
+// Create installs (or with Upgrade, upgrades) the chart and waits until the virtual cluster
+// answers. Everything that can be refused is checked before anything is created.
+func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progress io.Writer) error {
+	if err := ValidateName(o.Name); err != nil {
+		return err
+	}
+	_, client, err := host.Client()
+	if err != nil {
+		return err
+	}
+	if err := checkAccess(ctx, client, o.Namespace); err != nil {
+		return err
+	}
+	hcfg, err := helmFor(host, o.Namespace)
+	if err != nil {
+		return err
+	}
+	prev, exists, err := releaseValues(hcfg, o.Name)
+	if err != nil {
+		return err
+	}
+	// A virtual cluster applied from `helm template` output has objects but no release:
+	// --upgrade adopts them.
+	adopt := false
+	if !exists {
+		if _, err := controlPlane(ctx, client, o.Namespace, o.Name); err == nil {
+			if !o.Upgrade {
+				return fmt.Errorf("virtual cluster %s already exists in namespace %s (applied without Helm): add --upgrade to take it over", o.Name, o.Namespace)
+			}
+			adopt = true
+		}
+	}
+	if exists && !o.Upgrade {
+		return fmt.Errorf("virtual cluster %s already exists in namespace %s: add --upgrade to change it, or run vkube connect %s -n %s", o.Name, o.Namespace, o.Name, o.Namespace)
+	}
+	if err := checkNamespaceFree(ctx, client, o.Namespace, o.Name); err != nil {
+		return err
+	}
+	cfg, warnings, err := buildConfig(prev, o)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(progress, "warning:", w)
+	}
+	vals, err := chartValues(cfg)
+	if err != nil {
+		return err
+	}
+	if err := ensureNamespace(ctx, client, o.Namespace, o.Name, progress); err != nil {
+		return err
+	}
+	chrt, err := charts.Load()
+	if err != nil {
+		return err
+	}
+	if exists {
+		fmt.Fprintf(progress, "upgrading virtual cluster %s in namespace %s\n", o.Name, o.Namespace)
+		u := action.NewUpgrade(hcfg)
+		u.Namespace, u.Timeout, u.WaitStrategy = o.Namespace, o.Timeout, kube.HookOnlyStrategy
+		if _, err := u.RunWithContext(ctx, o.Name, chrt, vals); err != nil {
+			return fmt.Errorf("upgrading virtual cluster %s: %w", o.Name, err)
+		}
+	} else {
+		fmt.Fprintf(progress, "creating virtual cluster %s in namespace %s\n", o.Name, o.Namespace)
+		i := action.NewInstall(hcfg)
+		i.ReleaseName, i.Namespace, i.Timeout, i.WaitStrategy = o.Name, o.Namespace, o.Timeout, kube.HookOnlyStrategy
+		i.TakeOwnership, i.ForceConflicts = adopt, adopt
+		if _, err := i.RunWithContext(ctx, chrt, vals); err != nil {
+			return fmt.Errorf("creating virtual cluster %s: %w", o.Name, err)
+		}
+	}
+	return WaitReady(ctx, client, o.Namespace, o.Name, o.Timeout, progress)
+}
+
+// buildConfig layers the previous release's values, the files, --set and the flags, and checks
+// the result as `vkube start` will in the pod.
+func buildConfig(prev map[string]any, o CreateOptions) (*config.Config, []string, error) {
+	set := map[string]any{}
+	for _, s := range o.Set {
+		if err := strvals.ParseInto(s, set); err != nil {
+			return nil, nil, fmt.Errorf("--set %s: %w", s, err)
+		}
+	}
+	cfg, warnings, err := config.LoadLayers(prev, o.ValuesFiles, set)
+	if err != nil {
+		return nil, warnings, err
+	}
+	cfg.Name = ""
+	if o.Distro != "" {
+		if err := cfg.SetDistro(o.Distro); err != nil {
+			return nil, warnings, fmt.Errorf("--distro: %w", err)
+		}
+	}
+	if o.KubernetesVersion != "" {
+		cfg.SetKubernetesVersion(o.KubernetesVersion)
+	}
+	if o.Expose {
+		cfg.ControlPlane.Service.Type = string(corev1.ServiceTypeLoadBalancer)
+	}
+	if o.Isolate {
+		cfg.Policies.Isolate()
+	}
+	switch d := cfg.DistroName(); d {
+	case config.DistroK3s, config.DistroK0s:
+		if cfg.ControlPlane.StatefulSet.Image.Repository == "" {
+			return nil, warnings, fmt.Errorf("distro %s: the vkube image carries the k8s binaries only; pass --distro k8s (legacy values infer %s from vcluster.image) or set controlPlane.statefulSet.image to an image with %s", d, d, d)
+		}
+	}
+	// Defaults and validation run on a copy: the chart gets only what the user chose.
+	check, err := copyConfig(cfg)
+	if err != nil {
+		return nil, warnings, err
+	}
+	check.Name = o.Name
+	check.SetDefaults()
+	if err := check.Validate(); err != nil {
+		return nil, warnings, err
+	}
+	return cfg, warnings, nil
+}
+
+// checkNamespaceFree refuses a second virtual cluster in one namespace.
+func checkNamespaceFree(ctx context.Context, c kubernetes.Interface, ns, name string) error {
+	sets, err := c.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{LabelSelector: labelName + "=vkube"})
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil // checkAccess names what is missing
+		}
+		return fmt.Errorf("listing virtual clusters in %s: %w", ns, err)
+	}
+	for _, s := range sets.Items {
+		if other := s.Labels[labelInstance]; other != name {
+			return fmt.Errorf("namespace %s already holds virtual cluster %s: one virtual cluster per namespace; pick another with -n", ns, other)
+		}
+	}
+	return nil
+}
+
+// checkAccess asks the host whether the user may create what the chart holds, so that a
+// namespace the user cannot write fails before anything is made.
+func checkAccess(ctx context.Context, c kubernetes.Interface, ns string) error {
+	for _, r := range []authorizationv1.ResourceAttributes{
+		{Namespace: ns, Verb: "create", Group: "apps", Resource: "statefulsets"},
+		{Namespace: ns, Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles"},
+		{Namespace: ns, Verb: "create", Resource: "secrets"},
+	} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &r}}
+		got, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("checking your access to namespace %s: %w", ns, err)
+		}
+		if !got.Status.Allowed {
+			kind := r.Resource
+			if r.Group != "" {
+				kind += "." + r.Group
+			}
+			return fmt.Errorf("you cannot create %s in namespace %s: ask for write access there, or pick a namespace you own with -n", kind, ns)
+		}
+	}
+	return nil
+}
+
+// ensureNamespace creates the namespace when missing, marked so that delete removes it again.
+func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns, name string, progress io.Writer) error {
+	_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err == nil || apierrors.IsForbidden(err) {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: map[string]string{annotationCreatedNamespace: name}}}
+	if _, err := c.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w (create it yourself, or pick one you own with -n)", ns, err)
+	}
+	fmt.Fprintf(progress, "created namespace %s\n", ns)
+	return nil
+}

@@ -1,0 +1,43 @@
+// Package lifecycle creates, lists, pauses, resumes and deletes virtual clusters on a host
+// cluster: the chart through the Helm SDK, and what the running vkube made on the host.
+package lifecycle
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// MaxNameLength keeps the StatefulSet's controller-revision-hash label within 63 characters.
+const MaxNameLength = 52
+
+// Labels the chart puts on every pod and object of virtual cluster NAME.
+const (
+	labelName     = "app.kubernetes.io/name"
+	labelInstance = "app.kubernetes.io/instance"
+	labelCluster  = "vkube.io/cluster"
+	// labelSynced marks host objects the syncer made (translate.LabelManagedBy).
+	labelSynced = "vkube.io/managed-by"
+	// annotationCreatedNamespace marks a namespace `vkube create` made, so delete removes it.
+	annotationCreatedNamespace = "vkube.io/created-for"
+	// annotationPausedReplicas remembers the replicas of a paused virtual cluster.
+	annotationPausedReplicas = "vkube.io/paused-replicas"
+)
+
+// ValidateName checks NAME the way the host will, before anything is created.
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("a virtual cluster NAME is required")
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("name %q is %d characters: use at most %d (the StatefulSet's revision label must fit 63)", name, len(name), MaxNameLength)
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return fmt.Errorf("name %q: %s", name, errs[0])
+	}
+	return nil
+}
+
+func instanceSelector(name string) string {
+	return labelName + "=vkube," + labelInstance + "=" + name
+}
