@@ -82,7 +82,7 @@ func Delete(ctx context.Context, host *hostflags.Flags, o DeleteOptions, progres
 		if err != nil {
 			return err
 		}
-		if !found {
+		if !found && !createdNamespace(ctx, client, o.Namespace, o.Name) {
 			return fmt.Errorf("virtual cluster %s not found in namespace %s (vkube list shows them)", o.Name, o.Namespace)
 		}
 	}
@@ -138,6 +138,13 @@ func anyOwned(ctx context.Context, dyn dynamic.Interface, ns, name string) (bool
 		}
 	}
 	return false, nil
+}
+
+// createdNamespace tells whether ns is a namespace `vkube create NAME` made (perhaps all that
+// is left of an interrupted create).
+func createdNamespace(ctx context.Context, c kubernetes.Interface, ns, name string) bool {
+	obj, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	return err == nil && obj.Annotations[annotationCreatedNamespace] == name
 }
 
 func deleteNamespace(ctx context.Context, c kubernetes.Interface, o DeleteOptions, progress io.Writer) error {

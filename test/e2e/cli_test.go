@@ -150,10 +150,39 @@ func TestCreatePauseResumeDelete(t *testing.T) {
 	const name, ns = "recover-vcluster", "vkube-recover-vcluster"
 	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
 
+	// Seed 004: create connects in the foreground; the tenant's plain kubectl then works, and
+	// ctrl+c switches the kubeconfig back.
 	start := time.Now()
-	c.must(ctx, "create", name, "--connect=false")
-	out := c.must(ctx, "connect", name, "--", "kubectl", "get", "namespaces", "-o", "name")
+	fg := exec.CommandContext(ctx, vkubeBin, "create", name)
+	fg.Env = c.env()
+	var fgOut bytes.Buffer
+	fg.Stdout, fg.Stderr = &fgOut, &fgOut
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	pctx, pcancel := context.WithTimeout(ctx, 4*time.Minute)
+	kubectl := filepath.Join(kubectlDir(), "kubectl")
+	poll(pctx, t, "the tenant's kubectl working through the switched context", func() bool {
+		if cur, err := c.runTool(ctx, kubectl, "config", "current-context"); err != nil || !strings.HasPrefix(cur, "vkube_"+name) {
+			return false
+		}
+		o, err := c.runTool(ctx, kubectl, "get", "namespaces", "-o", "name")
+		out = o
+		return err == nil && strings.Contains(o, "namespace/kube-system")
+	})
+	pcancel()
 	t.Logf("BENCH create→tenant kubectl works: %.1fs", time.Since(start).Seconds())
+	if err := fg.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := fg.Wait(); err != nil {
+		t.Fatalf("vkube create, interrupted while connected: %v\n%s", err, fgOut.String())
+	}
+	t.Logf("vkube create (foreground):\n%s", framework.Tail(fgOut.String(), 20))
+	if cur, _ := c.runTool(ctx, kubectl, "config", "current-context"); strings.TrimSpace(cur) != "vkube-host" {
+		t.Errorf("after ctrl+c the context should be the host's again, got %q", cur)
+	}
 	for _, want := range []string{"namespace/default", "namespace/kube-system"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("tenant kubectl get namespaces: want %s in\n%s", want, out)
@@ -177,7 +206,7 @@ func TestCreatePauseResumeDelete(t *testing.T) {
 	deploy.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
 	writeManifest(t, manifest, deploy)
 	c.must(ctx, "connect", name, "--", "kubectl", "apply", "-f", manifest)
-	pctx, pcancel := context.WithTimeout(ctx, 3*time.Minute)
+	pctx, pcancel = context.WithTimeout(ctx, 3*time.Minute)
 	poll(pctx, t, "2 nginx pods Running on the host", func() bool { return syncedPods(ctx, hc, ns, name) == 2 })
 	pcancel()
 	if _, err := hc.AppsV1().Deployments(ns).Get(ctx, "nginx", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -314,4 +343,44 @@ func limitedKubeconfig(ctx context.Context, t *testing.T, hc kubernetes.Interfac
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestNestedVirtualCluster: a virtual cluster inside a virtual cluster (seeds 000 and 003): vkube
+// create run against the outer one's kubeconfig; the inner one's tenant kubectl works and its
+// pods end up on the real host through both syncers.
+func TestNestedVirtualCluster(t *testing.T) {
+	c := newCLI(t)
+	hc, err := host.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const outer, inner = "outer", "inner"
+	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", outer) })
+	c.must(ctx, "create", outer, "--connect=false")
+	c.must(ctx, "connect", outer, "--", vkubeBin, "create", inner, "--connect=false", "--timeout", "4m")
+	out := c.must(ctx, "connect", outer, "--", vkubeBin, "connect", inner, "--", "kubectl", "get", "namespaces", "-o", "name")
+	if !strings.Contains(out, "namespace/default") {
+		t.Fatalf("the inner tenant's kubectl:\n%s", out)
+	}
+	deploy := helloDeployment("deep", 1)
+	deploy.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
+	manifest := filepath.Join(t.TempDir(), "deep.yaml")
+	writeManifest(t, manifest, deploy)
+	c.must(ctx, "connect", outer, "--", vkubeBin, "connect", inner, "--", "kubectl", "apply", "-f", manifest)
+	pctx, pcancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer pcancel()
+	poll(pctx, t, "the inner cluster's pod Running on the real host", func() bool {
+		pods, err := hc.CoreV1().Pods("vkube-"+outer).List(ctx, metav1.ListOptions{LabelSelector: "vkube.io/managed-by=" + outer})
+		if err != nil {
+			return false
+		}
+		for _, p := range pods.Items {
+			if strings.HasPrefix(p.Name, "deep-") && p.Status.Phase == corev1.PodRunning {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -168,6 +168,7 @@ func TestSeed003HelmTemplateThenUpgrade(t *testing.T) {
 	}
 	c.refused(ctx, "--upgrade", "create", name, "-n", ns, "--connect=false")
 	c.must(ctx, "create", name, "-n", ns, "--upgrade", "-f", seedValues("003_1.yaml"), "--connect=false")
+	c.refused(ctx, "one virtual cluster per namespace", "create", "second", "-n", ns, "--connect=false")
 
 	ing := &networkingv1.Ingress{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
@@ -220,6 +221,7 @@ func TestSeed000ExposeIsolateConnect(t *testing.T) {
 			t.Errorf("isolation object: %v", err)
 		}
 	}
+	c.refused(ctx, "already exists", "create", name, "--connect=false")
 	var lbIP string
 	pctx, pcancel := context.WithTimeout(ctx, time.Minute)
 	poll(pctx, t, "a LoadBalancer address for the API Service", func() bool {
