@@ -33,6 +33,11 @@ test-deps: helm
 helm:
 	hack/helm.sh
 
+## kwok: kwok and its stages (built from the Go module proxy into the cache), for the host cluster's optional kwok node the sync figures of `make bench` put pods on
+.PHONY: kwok
+kwok:
+	hack/kwok.sh
+
 ## test: unit tests, then integration and e2e tests against the real binaries, databases and host cluster (the vkube image loaded into it)
 test: test-deps build image test-unit test-integration
 
@@ -61,6 +66,11 @@ image: build
 	hack/kube-binaries.sh $(KUBE_VERSION) kube-apiserver kube-controller-manager kube-scheduler
 	go run ./hack/image --vkube bin/vkube --kube-version $(KUBE_VERSION) \
 		--tag $(IMAGE_REPO):$(VKUBE_VERSION)-k8s-$(KUBE_VERSION) --out bin/vkube-image.tar
+
+## soak: the long HA run: 10 replica kills on the real host cluster
+soak: test-deps build image
+	VKUBE_BIN=$(CURDIR)/bin/vkube KUBE_VERSION=$(KUBE_VERSION) HOST_DIR=$(HOST_DIR) VKUBE_HA_KILLS=10 \
+		go test $(GO_TEST_FLAGS) -count=1 -timeout 60m -run 'TestHAEmbeddedEtcd' ./test/e2e/
 
 lint:
 	gofmt -l $$(git ls-files '*.go') | (! grep .)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
@@ -32,15 +33,34 @@ type EmbeddedEtcdConfig struct {
 	ServerCert, ServerKey, PeerCert, PeerKey, CA string
 	// Client is the cert the apiserver presents.
 	Client TLSFiles
+	// Peers is the whole desired membership of a multi-member cluster, this member (matched by
+	// Name) included, the founder first (NAME-0); empty runs a single member. With Peers the
+	// member restarts with its data, else joins the cluster the others run, else founds one if it
+	// is the founder. Its advertised URLs and ports come from its entry (AdvertiseHost is not
+	// used), ListenHost defaults to its URLs' host when that is an IP and to 0.0.0.0 otherwise,
+	// and InitialCluster and Existing must stay unset.
+	Peers []EtcdPeer
 }
 
 type embeddedEtcd struct {
 	lifecycle
 	endpoint Endpoint
-	etcd     *embed.Etcd
+	// member is set when the etcd is one member of several (Peers).
+	member    *etcdMember
+	readyOnce sync.Once
+
+	mu sync.Mutex
+	// etcd is the running server; with Peers it changes when the member rejoins, and is nil
+	// while it is not running.
+	etcd *embed.Etcd
+	// removing is set by RemoveSelf, so that the member stopping is not taken for a failure.
+	removing bool
 }
 
 func startEmbeddedEtcd(ctx context.Context, cfg Config) (Backend, error) {
+	if len(cfg.Etcd.Peers) > 0 {
+		return startEtcdMember(ctx, cfg)
+	}
 	ec := cfg.Etcd
 	if ec.Name == "" {
 		ec.Name = "vkube"
@@ -63,7 +83,7 @@ func startEmbeddedEtcd(ctx context.Context, cfg Config) (Backend, error) {
 	peerAdvertise := url.URL{Scheme: "https", Host: hostPort(ec.AdvertiseHost, ec.PeerPort)}
 	clientAdvertise := url.URL{Scheme: "https", Host: hostPort(ec.AdvertiseHost, ec.ClientPort)}
 
-	e := embed.NewConfig()
+	e := newEmbedConfig(ec)
 	e.Name = ec.Name
 	e.Dir = filepath.Join(dir, "data")
 	e.ListenClientUrls = []url.URL{clientURL}
@@ -79,13 +99,6 @@ func startEmbeddedEtcd(ctx context.Context, cfg Config) (Backend, error) {
 		e.ClusterState = embed.ClusterStateFlagExisting
 	}
 	e.InitialClusterToken = "vkube"
-	e.ClientTLSInfo = transport.TLSInfo{CertFile: ec.ServerCert, KeyFile: ec.ServerKey, TrustedCAFile: ec.CA, ClientCertAuth: true}
-	e.PeerTLSInfo = transport.TLSInfo{CertFile: ec.PeerCert, KeyFile: ec.PeerKey, TrustedCAFile: ec.CA, ClientCertAuth: true}
-	e.LogLevel = "warn"
-	e.AutoCompactionMode = embed.CompactorModePeriodic
-	e.AutoCompactionRetention = "5m"
-	e.QuotaBackendBytes = 2 << 30
-	e.SnapshotCount = 10000
 
 	etcd, err := embed.StartEtcd(e)
 	if err != nil {
@@ -115,6 +128,37 @@ func startEmbeddedEtcd(ctx context.Context, cfg Config) (Backend, error) {
 		etcd.Close()
 	}()
 	return b, nil
+}
+
+// startEtcdMember starts one member of a multi-member cluster; deciding whether to restart,
+// join or found can take a while, so it happens in the background and Ready tells the outcome.
+func startEtcdMember(ctx context.Context, cfg Config) (Backend, error) {
+	m, err := newEtcdMember(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(m.dir), 0o700); err != nil {
+		return nil, fmt.Errorf("backend: etcd data dir: %w", err)
+	}
+	b := &embeddedEtcd{lifecycle: newLifecycle(), member: m, endpoint: m.endpoint()}
+	ectx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	go b.runMember(ectx)
+	return b, nil
+}
+
+// newEmbedConfig is what every embedded member shares: TLS with client certs required, and the
+// compaction and size limits.
+func newEmbedConfig(ec EmbeddedEtcdConfig) *embed.Config {
+	e := embed.NewConfig()
+	e.ClientTLSInfo = transport.TLSInfo{CertFile: ec.ServerCert, KeyFile: ec.ServerKey, TrustedCAFile: ec.CA, ClientCertAuth: true}
+	e.PeerTLSInfo = transport.TLSInfo{CertFile: ec.PeerCert, KeyFile: ec.PeerKey, TrustedCAFile: ec.CA, ClientCertAuth: true}
+	e.LogLevel = "warn"
+	e.AutoCompactionMode = embed.CompactorModePeriodic
+	e.AutoCompactionRetention = "5m"
+	e.QuotaBackendBytes = 2 << 30
+	e.SnapshotCount = 10000
+	return e
 }
 
 func (b *embeddedEtcd) Kind() Kind         { return EtcdEmbedded }

@@ -9,6 +9,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -38,6 +39,21 @@ func (p *PKI) File(name string) []byte { return bytes.Clone(p.files[name]) }
 // close to expiry, keeps CAs and the SA key forever, saves back to the store only if something
 // changed, and writes every file into dir (keys 0600). Returns what changed (for logs).
 func Ensure(ctx context.Context, store Store, dir string, opts Options) (*PKI, []string, error) {
+	// Replicas sharing a store race to create the PKI: the loser starts over with the winner's.
+	for attempt := 0; ; attempt++ {
+		pki, changes, err := ensureOnce(ctx, store, dir, opts)
+		if !errors.Is(err, ErrConflict) || attempt == 10 {
+			return pki, changes, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(time.Duration(100*(attempt+1)) * time.Millisecond):
+		}
+	}
+}
+
+func ensureOnce(ctx context.Context, store Store, dir string, opts Options) (*PKI, []string, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, nil, err

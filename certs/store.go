@@ -17,9 +17,13 @@ import (
 type Store interface {
 	// Load returns the stored files, or an empty map when nothing is stored yet.
 	Load(ctx context.Context) (map[string][]byte, error)
-	// Save replaces the stored files.
+	// Save replaces the stored files. A store shared by replicas returns an error wrapping
+	// ErrConflict when they changed since Load; Ensure then starts over from Load.
 	Save(ctx context.Context, files map[string][]byte) error
 }
+
+// ErrConflict: another writer (an HA replica) saved the bundle first.
+var ErrConflict = errors.New("certificates changed by another writer")
 
 // NewDirStore returns a Store keeping the bundle as files in dir (keys 0600, certs 0644, dir 0700).
 func NewDirStore(dir string) Store { return dirStore{dir: dir} }

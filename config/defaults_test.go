@@ -18,7 +18,7 @@ func TestDefault(t *testing.T) {
 	want(t, "cluster domain", c.ControlPlane.Advanced.ClusterDomain, "cluster.local")
 	want(t, "service CIDR (detected)", c.ControlPlane.Advanced.ServiceCIDR, "")
 	ha := c.ControlPlane.StatefulSet.HighAvailability
-	want(t, "lease", []int{ha.Replicas, ha.LeaseDuration, ha.RenewDeadline, ha.RetryPeriod}, []int{1, 60, 40, 15})
+	want(t, "lease", []int{ha.Replicas, ha.LeaseDuration, ha.RenewDeadline, ha.RetryPeriod}, []int{1, 10, 6, 2})
 	want(t, "persistence", c.PersistenceEnabled(), true)
 	want(t, "scheduler", c.VirtualSchedulerEnabled(), false)
 

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/kubernetes"
 
 	"helm.sh/helm/v4/pkg/action"
@@ -142,6 +143,9 @@ func buildConfig(prev map[string]any, o CreateOptions) (*config.Config, []string
 	if o.Isolate {
 		cfg.Policies.Isolate()
 	}
+	if err := supportedVersion(cfg, o.KubernetesVersion != ""); err != nil {
+		return nil, warnings, err
+	}
 	switch d := cfg.DistroName(); d {
 	case config.DistroK3s, config.DistroK0s:
 		if cfg.ControlPlane.StatefulSet.Image.Repository == "" {
@@ -217,4 +221,29 @@ func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns, name strin
 	}
 	fmt.Fprintf(progress, "created namespace %s\n", ns)
 	return nil
+}
+
+// minSupportedMinor is the oldest Kubernetes minor vkube's images are built for.
+const minSupportedMinor = 33
+
+// supportedVersion refuses, before anything is created, a version no vkube image can carry:
+// legacy values often pin old component images (seed 004's ha.yaml names v1.25.0).
+func supportedVersion(cfg *config.Config, fromFlag bool) error {
+	d := cfg.DistroName()
+	if d != config.DistroK8s && d != config.DistroEKS {
+		return nil
+	}
+	v := cfg.KubernetesVersion()
+	parsed, err := version.ParseGeneric(v)
+	if err != nil {
+		return fmt.Errorf("Kubernetes version %q: %w (use the form v1.34.2)", v, err)
+	}
+	if parsed.Major() == 1 && parsed.Minor() >= minSupportedMinor {
+		return nil
+	}
+	how := "pass --kubernetes-version " + config.DefaultKubernetesVersion + " (legacy values set it through their component images)"
+	if fromFlag {
+		how = "pick v1." + fmt.Sprint(minSupportedMinor) + " or newer"
+	}
+	return fmt.Errorf("Kubernetes %s is older than vkube runs (v1.%d and newer): %s", v, minSupportedMinor, how)
 }

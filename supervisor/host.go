@@ -93,7 +93,7 @@ func hostConfig(o *Options) (*rest.Config, error) {
 }
 
 func (h *hostCluster) pkiStore(name string) certs.Store {
-	return hostside.SecretStore{Client: h.client, Namespace: h.namespace, Name: name + "-certs", VCluster: name}
+	return &hostside.SecretStore{Client: h.client, Namespace: h.namespace, Name: name + "-certs", VCluster: name}
 }
 
 // publishKubeconfig writes Secret vc-NAME with an admin kubeconfig whose server is the API
@@ -166,7 +166,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	for _, m := range o.Config.Networking.ReplicateServices.ToHost {
 		toHost = append(toHost, syncer.ServiceMapping{From: m.From, To: m.To})
 	}
-	sy, err := syncer.Start(ctx, syncer.Config{
+	sc := syncer.Config{
 		ReplicateFromHost: fromHost, ReplicateToHost: toHost,
 		PodSecurityStandard:  o.Config.Policies.PodSecurityStandard,
 		RealNodes:            o.Config.Sync.FromHost.Nodes.Enabled,
@@ -178,14 +178,22 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		Name:                 o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
 		VirtualCA: pki.File(certs.CACert), APIHost: h.apiIP, APIPort: 443,
 		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
-	})
+	}
+	if o.Config.Replicas() > 1 {
+		return s.syncWhileLeading(ctx, sc)
+	}
+	sy, err := syncer.Start(ctx, sc)
 	if err != nil {
 		return err
 	}
+	s.setSyncer(sy)
+	return nil
+}
+
+func (s *Supervisor) setSyncer(sy interface{ Stop(context.Context) error }) {
 	s.mu.Lock()
 	s.syncer = sy
 	s.mu.Unlock()
-	return nil
 }
 
 func portOf(a net.Addr) string {

@@ -39,6 +39,12 @@ type Options struct {
 	// renewal (default hourly); short values exist for tests.
 	CertValidity      time.Duration
 	CertCheckInterval time.Duration
+	// MemberName names this replica (the pod name in the chart): its embedded etcd member and
+	// its identity in the syncer's leader election. Default: the virtual cluster's name.
+	MemberName string
+	// Peers are all replicas of an HA virtual cluster on embedded etcd, this one included;
+	// empty for a single replica.
+	Peers []Peer
 	// Output receives the children's prefixed output.
 	Output io.Writer
 	Logger *slog.Logger
@@ -54,6 +60,9 @@ func (o *Options) setDefaults() {
 			o.AdvertiseAddress = o.BindAddress
 		}
 	}
+	if o.MemberName == "" {
+		o.MemberName = o.Config.Name
+	}
 	if o.CertCheckInterval == 0 {
 		o.CertCheckInterval = time.Hour
 	}
@@ -64,3 +73,14 @@ func (o *Options) setDefaults() {
 		o.Logger = slog.Default()
 	}
 }
+
+// Peer is one replica: its member name and the host (DNS name or IP) other replicas reach it at.
+type Peer struct {
+	Name, Host string
+}
+
+// Ports of an HA replica's embedded etcd member; every replica has its own address.
+const (
+	etcdClientPort = 2379
+	etcdPeerPort   = 2380
+)

@@ -311,6 +311,7 @@ func (s *Supervisor) shutdown(ctx context.Context) error {
 			errs = append(errs, cp.Stop(ctx))
 		}
 		if be != nil {
+			s.leaveIfScaledDown(ctx, be)
 			errs = append(errs, be.Stop(ctx))
 		}
 		if s.stopHTTP != nil {
@@ -410,6 +411,11 @@ func backendConfig(o Options, kind backend.Kind, pki *certs.PKI, reg prometheus.
 			CA:     pki.Path(certs.EtcdCACert),
 			Client: backend.TLSFiles{CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
 		}
+		if len(o.Peers) > 0 {
+			if err := etcdMembers(o, &bc.Etcd); err != nil {
+				return bc, err
+			}
+		}
 	}
 	return bc, nil
 }
@@ -420,11 +426,15 @@ func certOptions(o Options, host *hostCluster) certs.Options {
 	for _, san := range cfg.ControlPlane.Proxy.ExtraSANs {
 		co.DNSNames = append(co.DNSNames, san)
 	}
-	for _, a := range []string{o.BindAddress, o.AdvertiseAddress} {
-		if ip := net.ParseIP(a); ip != nil && !ip.IsUnspecified() {
-			co.IPs = append(co.IPs, ip)
+	// Replicas share one PKI, so its SANs must not name any one replica's own address.
+	if len(o.Peers) == 0 {
+		for _, a := range []string{o.BindAddress, o.AdvertiseAddress} {
+			if ip := net.ParseIP(a); ip != nil && !ip.IsUnspecified() {
+				co.IPs = append(co.IPs, ip)
+			}
 		}
 	}
+	co.EtcdDNSNames = peerSANs(o)
 	if ip := firstServiceIP(orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")); ip != nil {
 		co.IPs = append(co.IPs, ip)
 	}

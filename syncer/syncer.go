@@ -78,9 +78,10 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	}
 	log = log.With("component", "syncer")
 	vcfg, hcfg := rest.CopyConfig(cfg.Virtual), rest.CopyConfig(cfg.Host)
-	// client-go's default 5 QPS would cap sync latency; the host client stays bounded.
-	vcfg.QPS, vcfg.Burst = 200, 400
-	hcfg.QPS, hcfg.Burst = 100, 200
+	// client-go's default 5 QPS would cap sync latency: a pod costs two host writes (its token
+	// Secret and itself), so the host client's rate bounds pods/s at half of it.
+	vcfg.QPS, vcfg.Burst = 400, 800
+	hcfg.QPS, hcfg.Burst = 300, 600
 	vdyn, err := dynamic.NewForConfig(vcfg)
 	if err != nil {
 		return nil, fmt.Errorf("syncer: virtual client: %w", err)
@@ -173,8 +174,10 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
 				vcluster: cfg.Name, log: log}).run(ctx)
 		}
+		// Each reconcile waits on a few round trips (TokenRequest, Secret, Pod): workers, not
+		// CPU, bound a burst.
 		for _, c := range controllers {
-			go c.run(ctx, 4)
+			go c.run(ctx, 16)
 		}
 		<-ctx.Done()
 	}()

@@ -1,6 +1,7 @@
 // Command bench measures vkube against the bare components it runs and prints one markdown
 // table: start time per datastore, apiserver restart after SIGKILL, idle memory, write
-// throughput per datastore, and how many idle virtual clusters one machine holds.
+// throughput per datastore, how many idle virtual clusters one machine holds, and pod sync
+// latency, throughput and host API requests against the host cluster (with its kwok node).
 //
 //	make bench                                   # everything
 //	VKUBE_BIN=$PWD/bin/vkube go run ./test/bench -only memory,restart
@@ -13,6 +14,9 @@
 //	KUBE_VERSION       Kubernetes version of both sides (default v1.34.2)
 //	BENCH_VKUBE_ARGS   extra `vkube start` arguments for every vkube run, e.g. "-f tune.yaml"
 //	BENCH_VKUBE_ENV    extra environment of every vkube run, e.g. "GOGC=50"
+//	HOST_DIR           the host cluster of the sync part (default: .vkube/host of the module)
+//	BENCH_SYNC_BURST, BENCH_SYNC_PODS, BENCH_SYNC_RUNNING, BENCH_SYNC_LIFECYCLE, BENCH_SYNC_WORKERS
+//	                   sizes of the sync part (100, 500, 20, 50 pods; 20 creating goroutines)
 //
 // The bench re-executes itself under nice(1) and, when `go run` built it with cgo, rebuilt with
 // CGO_ENABLED=0 like vkube (so both sides run the same pure-Go SQLite driver).
@@ -39,7 +43,7 @@ import (
 )
 
 // The parts of the bench, in the order they run; -only selects some.
-var allParts = []string{"start", "write", "restart", "memory", "density"}
+var allParts = []string{"start", "write", "restart", "memory", "density", "sync"}
 
 var allBackends = []string{"sqlite", "postgres", "mariadb", "etcd", "etcd-external"}
 
@@ -205,6 +209,9 @@ func run(ctx context.Context, e *env) int {
 	}
 	if e.parts["density"] {
 		step("density", runDensity)
+	}
+	if e.parts["sync"] {
+		step("sync", runSync)
 	}
 	e.results.Finished = time.Now()
 	table := e.results.table()

@@ -29,6 +29,7 @@ type results struct {
 	Restart *restartResult `json:",omitempty"`
 	Memory  *memoryResult  `json:",omitempty"`
 	Density *densityResult `json:",omitempty"`
+	Sync    *syncResult    `json:",omitempty"`
 	Errors  []string       `json:",omitempty"`
 	Table   []row
 }
@@ -224,6 +225,9 @@ func (r *results) table() string {
 		r.Table = append(r.Table,
 			row{Figure: fmt.Sprintf("idle sqlite clusters answering /readyz < 1 s (stopped at %d)", x.Max), Vkube: fmt.Sprint(x.Answering), Bare: "—", Ratio: "—", Target: verdict("≥ 40", x.Answering >= 40)},
 			row{Figure: fmt.Sprintf("total PSS of those %d clusters (MiB; per cluster)", x.Started), Vkube: fmt.Sprintf("%.0f; %.0f", x.TotalPSSMiB, x.PerCluster), Bare: "—", Ratio: "—", Target: "—"})
+	}
+	if x := r.Sync; x != nil {
+		r.Table = append(r.Table, x.rows()...)
 	}
 	var sb strings.Builder
 	sb.WriteString("| figure | vkube | bare | ratio | target |\n|---|---|---|---|---|\n")

@@ -293,6 +293,7 @@ func TestCreateRefusals(t *testing.T) {
 	}
 	c.refused(ctx, "statefulSet", "create", "typo", "-f", bad, "--connect=false")
 	c.refused(ctx, "unknown distro", "create", "typo", "--distro", "k9s", "--connect=false")
+	c.refused(ctx, "--kubernetes-version", "create", "typo", "--distro", "k8s", "-f", seedValues("004_4.yaml"), "--connect=false")
 	c.refused(ctx, "not found", "delete", "never-created")
 	c.refused(ctx, "not found", "pause", "never-created")
 	for _, ns := range []string{"vkube-" + long, "vkube-typo", "vkube-never-created"} {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,8 @@ type flags struct {
 	isolate           bool
 	inCluster         bool
 	dnsPort           int
+	memberName        string
+	peers             []string
 }
 
 // NewCommand builds `vkube start`.
@@ -102,6 +105,8 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.StringVar(&f.hostKubeconfig, "host-kubeconfig", "", "kubeconfig of the host cluster (empty: standalone, nothing is synced)")
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "reach the host cluster as this pod's service account (how the Helm chart runs vkube)")
 	fl.IntVar(&f.dnsPort, "dns-port", 0, "port of the DNS server for synced pods (default: a free port)")
+	fl.StringVar(&f.memberName, "member-name", "", "name of this replica in an HA virtual cluster (the pod name; default the virtual cluster's name)")
+	fl.StringArrayVar(&f.peers, "peer", nil, "NAME=HOST of every replica of an HA virtual cluster on embedded etcd, this one included; repeatable")
 	fl.BoolVar(&f.isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
@@ -131,10 +136,18 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	if err != nil {
 		return err
 	}
+	peers, err := parsePeers(f.peers, cfg.Replicas())
+	if err != nil {
+		return err
+	}
+	if len(peers) == 0 && cfg.Replicas() > 1 && cfg.ControlPlane.BackingStore.Etcd.Embedded.Enabled {
+		return fmt.Errorf("%d replicas on embedded etcd: give every replica with --peer NAME=HOST (the Helm chart does)", cfg.Replicas())
+	}
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	s, err := supervisor.Start(ctx, supervisor.Options{
 		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, InCluster: f.inCluster, DNSPort: f.dnsPort, DataDir: dataDir,
+		MemberName: f.memberName, Peers: peers,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
 		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,
 		HealthAddress: f.healthAddress, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,
@@ -174,4 +187,26 @@ func newLogger(format string, out io.Writer) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format %q is not supported: use text or json", format)
 	}
+}
+
+// parsePeers reads --peer NAME=HOST values; an HA virtual cluster on embedded etcd needs one per
+// replica.
+func parsePeers(values []string, replicas int) ([]supervisor.Peer, error) {
+	var peers []supervisor.Peer
+	seen := map[string]bool{}
+	for _, v := range values {
+		name, host, ok := strings.Cut(v, "=")
+		if !ok || name == "" || host == "" {
+			return nil, fmt.Errorf("--peer %q: use NAME=HOST, e.g. --peer vc-0=vc-0.vc-headless.team-a.svc", v)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("--peer %s given twice: one per replica", name)
+		}
+		seen[name] = true
+		peers = append(peers, supervisor.Peer{Name: name, Host: host})
+	}
+	if len(peers) > 0 && len(peers) != replicas {
+		return nil, fmt.Errorf("%d --peer values for %d replicas (controlPlane.statefulSet.highAvailability.replicas): give one per replica", len(peers), replicas)
+	}
+	return peers, nil
 }

@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+
+	"vkube.io/vkube/certs"
+	"vkube.io/vkube/supervisor"
+	"vkube.io/vkube/syncer/translate"
+	"vkube.io/vkube/test/framework"
+)
+
+// TestHAEmbeddedEtcd is seed 004 §7 on the real host: `create --distro k8s -f ha.yaml` runs 3
+// replicas on embedded etcd. A writer records every acknowledged write while replica pods are
+// killed in turn (the etcd leader, the syncer's Lease holder, another): no acknowledged write is
+// lost, the API answers again, the syncer resumes on another replica, and a pod created during
+// each failover ends up on the host. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
+func TestHAEmbeddedEtcd(t *testing.T) {
+	c := newCLI(t)
+	hc, err := host.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kills := 3
+	if n, err := strconv.Atoi(os.Getenv("VKUBE_HA_KILLS")); err == nil && n > 0 {
+		kills = n
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(6+2*kills)*time.Minute)
+	defer cancel()
+	const name, ns = "ha-vcluster", "vkube-ha-vcluster"
+	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
+	// Seed 004's ha.yaml pins v1.25.0 component images; vkube runs the image's version.
+	c.must(ctx, "create", name, "--connect=false", "--distro", "k8s", "-f", seedValues("004_4.yaml"), "--kubernetes-version", host.Config().KubeVersion)
+	svc, err := hc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "ha.kubeconfig")
+	out := c.must(ctx, "connect", name, "--print", "--server", "https://"+net.JoinHostPort(svc.Spec.ClusterIP, "443"))
+	if err := os.WriteFile(kubeconfig, []byte(out[strings.Index(out, "apiVersion"):]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Timeout = 5 * time.Second
+	vc := kubernetes.NewForConfigOrDie(rc)
+	if _, err := vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "writes"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := framework.StartWriter(vc, "writes", 50*time.Millisecond)
+	var handovers []time.Duration
+	for i := 0; i < kills; i++ {
+		pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+		poll(pctx, t, "writes acknowledged before kill", func() bool { return w.Acked() >= 20*(i+1) })
+		pcancel()
+		holder := leaseHolder(ctx, hc, ns, name)
+		var victim, role string
+		switch i % 3 {
+		case 0:
+			victim, role = etcdLeader(ctx, t, hc, ns, name), "etcd leader"
+		case 1:
+			victim, role = holder, "syncer Lease holder"
+		default:
+			for j := 0; j < 3; j++ {
+				if p := fmt.Sprintf("%s-%d", name, j); p != holder && p != etcdLeader(ctx, t, hc, ns, name) {
+					victim, role = p, "neither leader"
+				}
+			}
+		}
+		t.Logf("kill %d: %s (%s; Lease holder %s)", i+1, victim, role, holder)
+		killed := time.Now()
+		if err := hc.CoreV1().Pods(ns).Delete(ctx, victim, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
+			t.Fatal(err)
+		}
+		during := fmt.Sprintf("during-%d", i+1)
+		pctx, pcancel = context.WithTimeout(ctx, 2*time.Minute)
+		poll(pctx, t, "a pod created during the failover", func() bool {
+			_, err := vc.CoreV1().Pods("default").Create(ctx, helloPod(during, nil), metav1.CreateOptions{})
+			return err == nil || strings.Contains(err.Error(), "already exists")
+		})
+		poll(pctx, t, "the failover's pod Running on the host", func() bool {
+			p, err := hc.CoreV1().Pods(ns).Get(ctx, translate.HostName(during, "default", name), metav1.GetOptions{})
+			return err == nil && p.Status.Phase == corev1.PodRunning
+		})
+		pcancel()
+		if victim == holder {
+			handovers = append(handovers, time.Since(killed))
+		}
+		pctx, pcancel = context.WithTimeout(ctx, 3*time.Minute)
+		poll(pctx, t, "3 of 3 replicas ready again", func() bool {
+			sts, err := hc.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+			return err == nil && sts.Status.ReadyReplicas == 3
+		})
+		pcancel()
+		t.Logf("kill %d: all replicas ready again after %.1fs", i+1, time.Since(killed).Seconds())
+	}
+	w.Stop()
+	lost, err := w.Lost(ctx, vc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) > 0 {
+		t.Fatalf("%d acknowledged writes lost: %v", len(lost), lost[:min(10, len(lost))])
+	}
+	outages := w.Outages()
+	sort.Slice(outages, func(i, j int) bool { return outages[i] < outages[j] })
+	t.Logf("BENCH HA: %d kills, %d writes acknowledged, 0 lost; API unavailability max %v median %v; syncer hand-over %v",
+		kills, w.Acked(), append([]time.Duration{0}, outages...)[len(outages)], median(outages), handovers)
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[len(d)/2]
+}
+
+func leaseHolder(ctx context.Context, hc kubernetes.Interface, ns, name string) string {
+	l, err := hc.CoordinationV1().Leases(ns).Get(ctx, supervisor.SyncerLeaseName(name), metav1.GetOptions{})
+	if err != nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
+
+// etcdLeader asks each replica's etcd member who leads, with the PKI's etcd client cert.
+func etcdLeader(ctx context.Context, t *testing.T, hc kubernetes.Interface, ns, name string) string {
+	t.Helper()
+	sec, err := hc.CoreV1().Secrets(ns).Get(ctx, name+"-certs", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(sec.Data[certs.APIServerEtcdClientCert], sec.Data[certs.APIServerEtcdClientKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(sec.Data[certs.EtcdCACert])
+	pods, err := hc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + name + ",app.kubernetes.io/name=vkube"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var endpoints []string
+	for _, p := range pods.Items {
+		if p.Status.PodIP != "" {
+			endpoints = append(endpoints, "https://"+net.JoinHostPort(p.Status.PodIP, "2379"))
+		}
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 3 * time.Second,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for _, ep := range endpoints {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		st, err := cli.Status(sctx, ep)
+		cancel()
+		if err != nil {
+			continue
+		}
+		members, err := cli.MemberList(ctx)
+		if err != nil {
+			continue
+		}
+		for _, m := range members.Members {
+			if m.ID == st.Leader {
+				return m.Name
+			}
+		}
+	}
+	t.Fatal("no etcd member answered with its leader")
+	return ""
+}
