@@ -165,8 +165,18 @@ func etcdLeader(ctx context.Context, t *testing.T, hc kubernetes.Interface, ns, 
 			endpoints = append(endpoints, "https://"+net.JoinHostPort(p.Status.PodIP, "2379"))
 		}
 	}
+	// The members' certificates name their headless-Service DNS names, which this machine does
+	// not resolve: verify the chain against the etcd CA, not the pod IP dialled.
+	verifyChain := func(cs tls.ConnectionState) error {
+		opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool()}
+		for _, c := range cs.PeerCertificates[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		_, err := cs.PeerCertificates[0].Verify(opts)
+		return err
+	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 3 * time.Second,
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "localhost"}})
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true, VerifyConnection: verifyChain}})
 	if err != nil {
 		t.Fatal(err)
 	}
