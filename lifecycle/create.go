@@ -11,7 +11,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/kube"
@@ -98,6 +100,9 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 	}
 	if exists {
 		fmt.Fprintf(progress, "upgrading virtual cluster %s in namespace %s\n", o.Name, o.Namespace)
+		if err := scaleDownFirst(ctx, client, o.Namespace, o.Name, cfg.Replicas(), o.Timeout, progress); err != nil {
+			return err
+		}
 		u := action.NewUpgrade(hcfg)
 		u.Namespace, u.Timeout, u.WaitStrategy = o.Namespace, o.Timeout, kube.HookOnlyStrategy
 		if _, err := u.RunWithContext(ctx, o.Name, chrt, vals); err != nil {
@@ -246,4 +251,34 @@ func supportedVersion(cfg *config.Config, fromFlag bool) error {
 		how = "pick v1." + fmt.Sprint(minSupportedMinor) + " or newer"
 	}
 	return fmt.Errorf("Kubernetes %s is older than vkube runs (v1.%d and newer): %s", v, minSupportedMinor, how)
+}
+
+// scaleDownFirst removes replicas before an upgrade that lowers their number, while the others
+// still run: each leaving replica takes its etcd member out of the cluster on the way, which
+// needs a quorum that a rolling restart of the remaining replicas, done at the same time, could
+// take away (3 → 1 would then stop the cluster).
+func scaleDownFirst(ctx context.Context, c kubernetes.Interface, ns, name string, want int, timeout time.Duration, progress io.Writer) error {
+	sts, err := controlPlane(ctx, c, ns, name)
+	if err != nil {
+		return nil // no StatefulSet yet: nothing to scale
+	}
+	have := int(ptr.Deref(sts.Spec.Replicas, 1))
+	if _, paused := sts.Annotations[annotationPausedReplicas]; paused || want >= have {
+		return nil
+	}
+	fmt.Fprintf(progress, "scaling virtual cluster %s from %d to %d replicas before the upgrade\n", name, have, want)
+	if err := scale(ctx, c, ns, name, int32(want), nil); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, time.Second, orDefault(timeout, 5*time.Minute), true, func(ctx context.Context) (bool, error) {
+		s, err := c.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && int(s.Status.Replicas) == want, nil
+	})
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

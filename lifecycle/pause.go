@@ -89,10 +89,11 @@ func controlPlane(ctx context.Context, c kubernetes.Interface, ns, name string) 
 }
 
 func scale(ctx context.Context, c kubernetes.Interface, ns, name string, replicas int32, annotations map[string]any) error {
-	patch, _ := json.Marshal(map[string]any{
-		"metadata": map[string]any{"annotations": annotations},
-		"spec":     map[string]any{"replicas": replicas},
-	})
+	body := map[string]any{"spec": map[string]any{"replicas": replicas}}
+	if annotations != nil {
+		body["metadata"] = map[string]any{"annotations": annotations}
+	}
+	patch, _ := json.Marshal(body)
 	if _, err := c.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("scaling virtual cluster %s to %d: %w", name, replicas, err)
 	}

@@ -84,6 +84,63 @@ func TestEtcd(t *testing.T) {
 	}
 }
 
+// TestListenOn: the *On servers listen on another address of this machine, not on 127.0.0.1, and
+// take the vkube user's password from clients that are not loopback (here the address itself),
+// as pods of the host cluster reach them at its node IP.
+func TestListenOn(t *testing.T) {
+	host := nonLoopbackIPv4(t)
+	for _, c := range []struct {
+		kind  string
+		start func(testing.TB, string) *Server
+		use   func(t *testing.T, s *Server)
+	}{
+		{KindPostgres, StartPostgresOn, func(t *testing.T, s *Server) {
+			sqlExec(t, "pgx", s.DSNFor("postgres"), "CREATE DATABASE vkube_listen_on")
+		}},
+		{KindMariaDB, StartMariaDBOn, func(t *testing.T, s *Server) {
+			sqlExec(t, "mysql", mysqlDriverDSN(s.DSN()), "CREATE DATABASE vkube_listen_on")
+		}},
+		{KindEtcd, StartEtcdOn, func(t *testing.T, s *Server) { httpDo(t, http.MethodGet, s.DSN()+"/health", nil) }},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			s := c.start(t, host)
+			if s.Host != host || !strings.Contains(s.DSN(), net.JoinHostPort(host, strconv.Itoa(s.Port))) {
+				t.Fatalf("server on %s: Host %q, DSN %q", host, s.Host, s.DSN())
+			}
+			c.use(t, s)
+			if conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 2*time.Second); err == nil {
+				conn.Close()
+				t.Errorf("%s on %s also accepts connections on 127.0.0.1", c.kind, host)
+			}
+		})
+	}
+	if _, err := LaunchEtcdOn(t, "localhost"); err == nil {
+		t.Error("LaunchEtcdOn(localhost): want an error asking for an IPv4 address")
+	}
+}
+
+// nonLoopbackIPv4 is an IPv4 address of an interface that is up and not loopback.
+func nonLoopbackIPv4(t *testing.T) string {
+	t.Helper()
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifaces {
+		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	t.Skip("no IPv4 address outside loopback")
+	return ""
+}
+
 func checkFields(t *testing.T, s *Server, kind string) {
 	t.Helper()
 	if s.Kind != kind || s.Host != "127.0.0.1" || s.Port <= 0 {

@@ -45,15 +45,27 @@ func StartEtcd(t testing.TB) *Server {
 	return must(t, s, err)
 }
 
+// StartEtcdOn is StartEtcd with its client and peer URLs on host, an IPv4 address of this
+// machine, instead of 127.0.0.1: for clients that do not share the machine's loopback, such as
+// pods of the host cluster (host: its node IP).
+func StartEtcdOn(t testing.TB, host string) *Server {
+	t.Helper()
+	s, err := LaunchEtcdOn(t, host)
+	return must(t, s, err)
+}
+
 // LaunchEtcd is StartEtcd for any Owner: the server runs until o's cleanups run. An error wrapping
 // ErrUnavailable means no etcd binary was found.
-func LaunchEtcd(o Owner) (*Server, error) {
+func LaunchEtcd(o Owner) (*Server, error) { return LaunchEtcdOn(o, loopback) }
+
+// LaunchEtcdOn is StartEtcdOn for any Owner.
+func LaunchEtcdOn(o Owner, host string) (*Server, error) {
 	bins, err := etcdBinary()
 	if err != nil {
 		return nil, unavailable(KindEtcd, err)
 	}
 
-	s, err := newServer(o, KindEtcd, "vketcd-")
+	s, err := newServer(o, KindEtcd, "vketcd-", host)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +114,7 @@ func LaunchEtcd(o Owner) (*Server, error) {
 		return nil
 	}
 	if err := s.firstStart(o, func() error {
-		ports, err := freePorts(2)
+		ports, err := freePorts(s.Host, 2)
 		if err == nil {
 			s.Port, peerPort = ports[0], ports[1]
 		}

@@ -22,9 +22,21 @@ func StartMariaDB(t testing.TB) *Server {
 	return must(t, s, err)
 }
 
+// StartMariaDBOn is StartMariaDB listening on host, an IPv4 address of this machine, instead of
+// 127.0.0.1 (the vkube user may log in from any address): for clients that do not share the
+// machine's loopback, such as pods of the host cluster (host: its node IP).
+func StartMariaDBOn(t testing.TB, host string) *Server {
+	t.Helper()
+	s, err := LaunchMariaDBOn(t, host)
+	return must(t, s, err)
+}
+
 // LaunchMariaDB is StartMariaDB for any Owner: the server runs until o's cleanups run. An error
 // wrapping ErrUnavailable means MariaDB is not installed.
-func LaunchMariaDB(o Owner) (*Server, error) {
+func LaunchMariaDB(o Owner) (*Server, error) { return LaunchMariaDBOn(o, loopback) }
+
+// LaunchMariaDBOn is StartMariaDBOn for any Owner.
+func LaunchMariaDBOn(o Owner, host string) (*Server, error) {
 	bins, err := lookPath("mariadbd", "mariadb-install-db")
 	if err != nil {
 		// Debian keeps mariadbd in /usr/sbin, which a non-root PATH may lack.
@@ -37,7 +49,7 @@ func LaunchMariaDB(o Owner) (*Server, error) {
 		return nil, unavailable(KindMariaDB, err)
 	}
 
-	s, err := newServer(o, KindMariaDB, "vkmy-")
+	s, err := newServer(o, KindMariaDB, "vkmy-", host)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +107,7 @@ func LaunchMariaDB(o Owner) (*Server, error) {
 		return pingSQL(ctx, "mysql", s.mariaDBAdminDSN())
 	}
 	if err := s.firstStart(o, func() error {
-		ports, err := freePorts(1)
+		ports, err := freePorts(s.Host, 1)
 		if err == nil {
 			s.Port = ports[0]
 		}

@@ -24,9 +24,21 @@ func StartPostgres(t testing.TB) *Server {
 	return must(t, s, err)
 }
 
+// StartPostgresOn is StartPostgres listening on host, an IPv4 address of this machine, instead of
+// 127.0.0.1, and taking the vkube role's password from any client address: for clients that do
+// not share the machine's loopback, such as pods of the host cluster (host: its node IP).
+func StartPostgresOn(t testing.TB, host string) *Server {
+	t.Helper()
+	s, err := LaunchPostgresOn(t, host)
+	return must(t, s, err)
+}
+
 // LaunchPostgres is StartPostgres for any Owner: the server runs until o's cleanups run. An error
 // wrapping ErrUnavailable means PostgreSQL is not installed.
-func LaunchPostgres(o Owner) (*Server, error) {
+func LaunchPostgres(o Owner) (*Server, error) { return LaunchPostgresOn(o, loopback) }
+
+// LaunchPostgresOn is StartPostgresOn for any Owner.
+func LaunchPostgresOn(o Owner, host string) (*Server, error) {
 	bin, err := postgresBinDir()
 	if err != nil {
 		return nil, unavailable(KindPostgres, err)
@@ -39,7 +51,7 @@ func LaunchPostgres(o Owner) (*Server, error) {
 		}
 	}
 
-	s, err := newServer(o, KindPostgres, "vkpg-")
+	s, err := newServer(o, KindPostgres, "vkpg-", host)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +80,14 @@ func LaunchPostgres(o Owner) (*Server, error) {
 		"--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions"))); err != nil {
 		return nil, fmt.Errorf("dbserver: initdb: %w", err)
 	}
+	if host != loopback {
+		// initdb's host rules name only 127.0.0.1/32 and ::1/128. Clients of an address other
+		// than loopback come from anywhere (a pod's IP): any address, still with the password.
+		if err := appendFile(filepath.Join(data, "pg_hba.conf"),
+			"# dbserver: listening on "+host+": password logins from any address\nhost all all 0.0.0.0/0 scram-sha-256\n"); err != nil {
+			return nil, fmt.Errorf("dbserver: pg_hba.conf: %w", err)
+		}
+	}
 
 	s.command = func() *exec.Cmd {
 		return asPostgres(exec.Command(filepath.Join(bin, "postgres"),
@@ -88,7 +108,7 @@ func LaunchPostgres(o Owner) (*Server, error) {
 		return pingSQL(ctx, "pgx", s.pgAdminDSN())
 	}
 	if err := s.firstStart(o, func() error {
-		ports, err := freePorts(1)
+		ports, err := freePorts(s.Host, 1)
 		if err == nil {
 			s.Port = ports[0]
 		}
@@ -154,4 +174,16 @@ func credentialOf(name string) (*syscall.Credential, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,6 +1,7 @@
 // Package dbserver starts real datastore servers for integration tests: PostgreSQL, MariaDB and
-// etcd, each a child process the test owns, listening on free loopback ports, with its data in a
-// temp dir. The process dies with the test (its own process group, Pdeathsig SIGKILL) and is
+// etcd, each a child process the test owns, listening on free loopback ports (or on an address
+// the test names, for clients that cannot reach the machine's loopback, such as pods), with its
+// data in a temp dir. The process dies with the test (its own process group, Pdeathsig SIGKILL) and is
 // killed, and its data removed, by t.Cleanup. Stop and Start simulate an outage: the data and
 // the port are kept.
 //
@@ -9,6 +10,8 @@
 //
 // Programs that are not tests (the benchmark) use the Launch* functions instead: they take an
 // Owner, anything that registers cleanups and logs, and return errors rather than failing a test.
+// The *On variants (StartPostgresOn, LaunchEtcdOn, …) listen on a given address instead of
+// 127.0.0.1: e2e tests give the host cluster's node IP, which pods reach.
 package dbserver
 
 import (
@@ -43,6 +46,7 @@ const (
 	probeTimeout = 5 * time.Second
 	startTries   = 3 // first start only: a new port when the free one was taken meanwhile
 	testUser     = "vkube"
+	loopback     = "127.0.0.1" // where the servers listen unless an *On function names another address
 )
 
 // Owner is what a Server needs from whoever runs it: a place to register the cleanup that kills
@@ -57,11 +61,11 @@ type Owner interface {
 // installs them), as opposed to a server that failed to start.
 var ErrUnavailable = errors.New("dbserver: server not available")
 
-// Server is a database or etcd server process the test owns, on a free loopback port, with its
-// data in a temp dir.
+// Server is a database or etcd server process the test owns, on a free port of its address, with
+// its data in a temp dir.
 type Server struct {
 	Kind string // KindPostgres, KindMariaDB or KindEtcd
-	Host string // 127.0.0.1
+	Host string // the address it listens on: 127.0.0.1, or the one given to an *On function
 	Port int
 
 	password string
@@ -88,8 +92,8 @@ type process struct {
 func (s *Server) Password() string { return s.password }
 
 // DSN is the server-level data source name, naming no database:
-// postgres://vkube:<pw>@127.0.0.1:PORT/?sslmode=disable, mysql://vkube:<pw>@tcp(127.0.0.1:PORT)/
-// or, for etcd, http://127.0.0.1:PORT. Note that PostgreSQL clients connecting with it use the
+// postgres://vkube:<pw>@HOST:PORT/?sslmode=disable, mysql://vkube:<pw>@tcp(HOST:PORT)/
+// or, for etcd, http://HOST:PORT, HOST being 127.0.0.1 unless an *On function named another. Note that PostgreSQL clients connecting with it use the
 // database named like the user, "vkube", which does not exist: server-level work connects to
 // DSNFor("postgres").
 func (s *Server) DSN() string { return s.DSNFor("") }
@@ -286,7 +290,11 @@ func (s *Server) firstStart(o Owner, pick func() error, reset func()) error {
 
 // newServer makes the temp dir and registers the cleanup that kills the process and removes it.
 // The dir is directly under a short temp root so unix socket paths stay within 107 bytes.
-func newServer(o Owner, kind, prefix string) (*Server, error) {
+func newServer(o Owner, kind, prefix, host string) (*Server, error) {
+	if ip := net.ParseIP(host); ip == nil || ip.To4() == nil {
+		// IPv4 only: the DSNs and pg_hba rules are written for it.
+		return nil, fmt.Errorf("dbserver: %s: listen address %q is not an IPv4 address", kind, host)
+	}
 	root := os.TempDir()
 	if len(root) > 40 {
 		root = "/tmp"
@@ -295,7 +303,7 @@ func newServer(o Owner, kind, prefix string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dbserver: %w", err)
 	}
-	s := &Server{Kind: kind, Host: "127.0.0.1", dir: dir, logPath: dir + "/server.log", created: time.Now(), stopSignal: syscall.SIGTERM, killSignal: syscall.SIGKILL}
+	s := &Server{Kind: kind, Host: host, dir: dir, logPath: dir + "/server.log", created: time.Now(), stopSignal: syscall.SIGTERM, killSignal: syscall.SIGKILL}
 	o.Cleanup(func() {
 		s.mu.Lock()
 		s.killLocked()
@@ -342,11 +350,11 @@ func lookPath(names ...string) (map[string]string, error) {
 	return paths, nil
 }
 
-// freePorts returns n distinct loopback ports free at the time of the call.
-func freePorts(n int) ([]int, error) {
+// freePorts returns n distinct ports of host free at the time of the call.
+func freePorts(host string, n int) ([]int, error) {
 	var ports []int
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, err
 		}

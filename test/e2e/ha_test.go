@@ -201,3 +201,40 @@ func etcdLeader(ctx context.Context, t *testing.T, hc kubernetes.Interface, ns, 
 	t.Fatal("no etcd member answered with its leader")
 	return ""
 }
+
+// TestHAScale: a virtual cluster on embedded etcd grows from 1 to 3 replicas and shrinks back to
+// 1 with `vkube create --upgrade`, keeping every object.
+func TestHAScale(t *testing.T) {
+	c := newCLI(t)
+	hc, err := host.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	const name, ns = "scale", "vkube-scale"
+	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
+	etcd := "--set=controlPlane.backingStore.etcd.embedded.enabled=true"
+	c.must(ctx, "create", name, "--connect=false", etcd)
+	for i := 0; i < 20; i++ {
+		c.must(ctx, "connect", name, "--", "kubectl", "create", "configmap", fmt.Sprintf("before-%d", i), "--from-literal=i="+strconv.Itoa(i))
+	}
+	countConfigMaps := func(want int) {
+		t.Helper()
+		out := c.must(ctx, "connect", name, "--", "kubectl", "get", "configmaps", "-o", "name")
+		if got := strings.Count(out, "configmap/before-"); got != want {
+			t.Fatalf("want %d configmaps, got %d:\n%s", want, got, out)
+		}
+	}
+	for _, replicas := range []int{3, 1} {
+		c.must(ctx, "create", name, "--upgrade", "--connect=false", etcd, fmt.Sprintf("--set=controlPlane.statefulSet.highAvailability.replicas=%d", replicas))
+		sts, err := hc.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || int(sts.Status.ReadyReplicas) != replicas {
+			t.Fatalf("after scaling to %d: %v, %d ready", replicas, err, sts.Status.ReadyReplicas)
+		}
+		countConfigMaps(20)
+	}
+	if etcdLeader(ctx, t, hc, ns, name) != name+"-0" {
+		t.Errorf("after 3 → 1 the one member left should be %s-0", name)
+	}
+}
