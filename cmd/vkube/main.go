@@ -13,7 +13,6 @@ import (
 	"vkube.io/vkube/cmd/vkube/deletecmd"
 	"vkube.io/vkube/cmd/vkube/listcmd"
 	"vkube.io/vkube/cmd/vkube/pausecmd"
-	"vkube.io/vkube/cmd/vkube/resumecmd"
 	"vkube.io/vkube/cmd/vkube/start"
 	"vkube.io/vkube/cmd/vkube/versioncmd"
 	"vkube.io/vkube/connect"
@@ -46,7 +45,7 @@ namespace of a host cluster.`,
 		connectcmd.NewCommand(os.Stdout, os.Stderr),
 		listcmd.NewCommand(os.Stdout),
 		pausecmd.NewCommand(os.Stderr),
-		resumecmd.NewCommand(os.Stderr),
+		pausecmd.NewResumeCommand(os.Stderr),
 		deletecmd.NewCommand(os.Stderr),
 		start.NewCommand(os.Stdout, os.Stderr),
 		versioncmd.NewCommand(os.Stdout),

@@ -60,6 +60,8 @@ type cli struct {
 	t    *testing.T
 	home string
 	host string
+	// hc is the host cluster's admin client, for checking what the commands did.
+	hc kubernetes.Interface
 }
 
 func newCLI(t *testing.T) *cli {
@@ -77,7 +79,11 @@ func newCLI(t *testing.T) *cli {
 	if err := os.WriteFile(filepath.Join(kubeDir, "config"), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &cli{t: t, home: home, host: filepath.Join(kubeDir, "config")}
+	hc, err := h.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cli{t: t, home: home, host: filepath.Join(kubeDir, "config"), hc: hc}
 }
 
 func (c *cli) env() []string {
@@ -141,10 +147,7 @@ func namespaceGone(ctx context.Context, hc kubernetes.Interface, ns string) bool
 // at 0) → resume (back) → delete (nothing left).
 func TestCreatePauseResumeDelete(t *testing.T) {
 	c := newCLI(t)
-	hc, err := host.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := c.hc
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	const name, ns = "recover-vcluster", "vkube-recover-vcluster"
@@ -201,6 +204,9 @@ func TestCreatePauseResumeDelete(t *testing.T) {
 		t.Errorf("API Service port %d, want 443", svc.Spec.Ports[0].Port)
 	}
 
+	if out := c.must(ctx, "__complete", "pause", ""); !strings.Contains(out, name) {
+		t.Errorf("shell completion of vkube pause should offer %s:\n%s", name, out)
+	}
 	manifest := filepath.Join(t.TempDir(), "nginx.yaml")
 	deploy := helloDeployment("nginx", 2)
 	deploy.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
@@ -279,10 +285,7 @@ func writeManifest(t *testing.T, path string, objs ...runtime.Object) {
 // TestCreateRefusals: bad input is one clear line and nothing is left on the host.
 func TestCreateRefusals(t *testing.T) {
 	c := newCLI(t)
-	hc, err := host.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := c.hc
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	long := strings.Repeat("a", 53)
@@ -351,10 +354,7 @@ func limitedKubeconfig(ctx context.Context, t *testing.T, hc kubernetes.Interfac
 // pods end up on the real host through both syncers.
 func TestNestedVirtualCluster(t *testing.T) {
 	c := newCLI(t)
-	hc, err := host.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := c.hc
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const outer, inner = "outer", "inner"

@@ -38,21 +38,45 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kills := 3
-	if n, err := strconv.Atoi(os.Getenv("VKUBE_HA_KILLS")); err == nil && n > 0 {
-		kills = n
-	}
+	kills := haKills()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(6+2*kills)*time.Minute)
 	defer cancel()
 	const name, ns = "ha-vcluster", "vkube-ha-vcluster"
 	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
 	// Seed 004's ha.yaml pins v1.25.0 component images; vkube runs the image's version.
 	c.must(ctx, "create", name, "--connect=false", "--distro", "k8s", "-f", seedValues("004_4.yaml"), "--kubernetes-version", host.Config().KubeVersion)
+	h := haCluster{name: name, ns: ns, replicas: 3, hc: hc, vc: haClient(ctx, t, c, hc, ns, name),
+		etcdLeader: func(ctx context.Context) string { return etcdLeader(ctx, t, hc, ns, name) }}
+	h.failovers(ctx, t, kills)
+}
+
+// haKills is the number of replica kills of an HA test: 3, or VKUBE_HA_KILLS (make soak: 10).
+func haKills() int {
+	if n, err := strconv.Atoi(os.Getenv("VKUBE_HA_KILLS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}
+
+// haCluster is a virtual cluster of several replicas whose failovers a test checks.
+type haCluster struct {
+	name, ns string
+	replicas int
+	hc, vc   kubernetes.Interface
+	// etcdLeader names the replica leading embedded etcd; nil with an external datastore, where
+	// no replica leads it.
+	etcdLeader func(ctx context.Context) string
+}
+
+// haClient is a client of the virtual cluster's API through its Service, as the tenant reaches
+// it, with a short timeout so that a write to a killed replica fails fast.
+func haClient(ctx context.Context, t *testing.T, c *cli, hc kubernetes.Interface, ns, name string) kubernetes.Interface {
+	t.Helper()
 	svc, err := hc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kubeconfig := filepath.Join(t.TempDir(), "ha.kubeconfig")
+	kubeconfig := filepath.Join(t.TempDir(), name+".kubeconfig")
 	out := c.must(ctx, "connect", name, "--print", "--server", "https://"+net.JoinHostPort(svc.Spec.ClusterIP, "443"))
 	if err := os.WriteFile(kubeconfig, []byte(out[strings.Index(out, "apiVersion"):]), 0o600); err != nil {
 		t.Fatal(err)
@@ -62,43 +86,75 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Timeout = 5 * time.Second
-	vc := kubernetes.NewForConfigOrDie(rc)
-	if _, err := vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "writes"}}, metav1.CreateOptions{}); err != nil {
+	return kubernetes.NewForConfigOrDie(rc)
+}
+
+// haRole is a replica a failover kills: the one pick names, given the syncer Lease's holder.
+type haRole struct {
+	name string
+	pick func(ctx context.Context, holder string) string
+}
+
+// roles are the replicas to kill in turn: the etcd leader (embedded etcd only), the syncer
+// Lease holder, and one that leads nothing.
+func (h haCluster) roles() []haRole {
+	other := func(ctx context.Context, holder string) string {
+		var leader string
+		if h.etcdLeader != nil {
+			leader = h.etcdLeader(ctx)
+		}
+		for j := h.replicas - 1; j >= 0; j-- {
+			if p := fmt.Sprintf("%s-%d", h.name, j); p != holder && p != leader {
+				return p
+			}
+		}
+		return ""
+	}
+	roles := []haRole{
+		{"syncer Lease holder", func(_ context.Context, holder string) string { return holder }},
+		{"neither leader", other},
+	}
+	if h.etcdLeader != nil {
+		roles = append([]haRole{{"etcd leader", func(ctx context.Context, _ string) string { return h.etcdLeader(ctx) }}}, roles...)
+	}
+	return roles
+}
+
+// failovers runs a writer that records every acknowledged write while it kills replica pods in
+// turn (rotating through roles), and checks that after each kill the API answers, a pod created
+// during the failover ends up on the host (the syncer resumed), and all replicas become ready
+// again; then that no acknowledged write is lost. It returns the stopped writer.
+func (h haCluster) failovers(ctx context.Context, t *testing.T, kills int) *framework.Writer {
+	t.Helper()
+	if _, err := h.vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "writes"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	w := framework.StartWriter(vc, "writes", 50*time.Millisecond)
+	w := framework.StartWriter(h.vc, "writes", 50*time.Millisecond)
+	roles := h.roles()
 	var handovers []time.Duration
 	for i := 0; i < kills; i++ {
 		pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
 		poll(pctx, t, "writes acknowledged before kill", func() bool { return w.Acked() >= 20*(i+1) })
 		pcancel()
-		holder := leaseHolder(ctx, hc, ns, name)
-		var victim, role string
-		switch i % 3 {
-		case 0:
-			victim, role = etcdLeader(ctx, t, hc, ns, name), "etcd leader"
-		case 1:
-			victim, role = holder, "syncer Lease holder"
-		default:
-			for j := 0; j < 3; j++ {
-				if p := fmt.Sprintf("%s-%d", name, j); p != holder && p != etcdLeader(ctx, t, hc, ns, name) {
-					victim, role = p, "neither leader"
-				}
-			}
+		holder := leaseHolder(ctx, h.hc, h.ns, h.name)
+		role := roles[i%len(roles)]
+		victim := role.pick(ctx, holder)
+		if victim == "" {
+			t.Fatalf("kill %d: no replica is the %s (Lease holder %q)", i+1, role.name, holder)
 		}
-		t.Logf("kill %d: %s (%s; Lease holder %s)", i+1, victim, role, holder)
+		t.Logf("kill %d: %s (%s; Lease holder %s)", i+1, victim, role.name, holder)
 		killed := time.Now()
-		if err := hc.CoreV1().Pods(ns).Delete(ctx, victim, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
+		if err := h.hc.CoreV1().Pods(h.ns).Delete(ctx, victim, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
 			t.Fatal(err)
 		}
 		during := fmt.Sprintf("during-%d", i+1)
 		pctx, pcancel = context.WithTimeout(ctx, 2*time.Minute)
 		poll(pctx, t, "a pod created during the failover", func() bool {
-			_, err := vc.CoreV1().Pods("default").Create(ctx, helloPod(during, nil), metav1.CreateOptions{})
+			_, err := h.vc.CoreV1().Pods("default").Create(ctx, helloPod(during, nil), metav1.CreateOptions{})
 			return err == nil || strings.Contains(err.Error(), "already exists")
 		})
 		poll(pctx, t, "the failover's pod Running on the host", func() bool {
-			p, err := hc.CoreV1().Pods(ns).Get(ctx, translate.HostName(during, "default", name), metav1.GetOptions{})
+			p, err := h.hc.CoreV1().Pods(h.ns).Get(ctx, translate.HostName(during, "default", h.name), metav1.GetOptions{})
 			return err == nil && p.Status.Phase == corev1.PodRunning
 		})
 		pcancel()
@@ -106,15 +162,15 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 			handovers = append(handovers, time.Since(killed))
 		}
 		pctx, pcancel = context.WithTimeout(ctx, 3*time.Minute)
-		poll(pctx, t, "3 of 3 replicas ready again", func() bool {
-			sts, err := hc.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-			return err == nil && sts.Status.ReadyReplicas == 3
+		poll(pctx, t, fmt.Sprintf("%d of %d replicas ready again", h.replicas, h.replicas), func() bool {
+			sts, err := h.hc.AppsV1().StatefulSets(h.ns).Get(ctx, h.name, metav1.GetOptions{})
+			return err == nil && int(sts.Status.ReadyReplicas) == h.replicas
 		})
 		pcancel()
 		t.Logf("kill %d: all replicas ready again after %.1fs", i+1, time.Since(killed).Seconds())
 	}
 	w.Stop()
-	lost, err := w.Lost(ctx, vc)
+	lost, err := w.Lost(ctx, h.vc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +179,9 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	}
 	outages := w.Outages()
 	sort.Slice(outages, func(i, j int) bool { return outages[i] < outages[j] })
-	t.Logf("BENCH HA: %d kills, %d writes acknowledged, 0 lost; API unavailability max %v median %v; syncer hand-over %v",
-		kills, w.Acked(), append([]time.Duration{0}, outages...)[len(outages)], median(outages), handovers)
+	t.Logf("BENCH HA %s: %d replicas, %d kills, %d writes acknowledged, 0 lost; API unavailability max %v median %v; syncer hand-over %v",
+		h.name, h.replicas, kills, w.Acked(), append([]time.Duration{0}, outages...)[len(outages)], median(outages), handovers)
+	return w
 }
 
 func median(d []time.Duration) time.Duration {

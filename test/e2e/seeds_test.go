@@ -195,10 +195,7 @@ func TestSeed003HelmTemplateThenUpgrade(t *testing.T) {
 // `connect NAME -- kubectl apply -f …` deploys through it.
 func TestSeed000ExposeIsolateConnect(t *testing.T) {
 	c := newCLI(t)
-	hc, err := host.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := c.hc
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const name, ns = "seed-000", "vkube-seed-000"

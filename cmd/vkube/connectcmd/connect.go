@@ -88,7 +88,7 @@ in the virtual cluster's certificate (or give that host with --tls-san when crea
 		},
 	}
 	host = hostflags.Add(cmd)
-	cmd.ValidArgsFunction = CompleteNames(host)
+	cmd.ValidArgsFunction = hostflags.CompleteNames(host)
 	fl := cmd.Flags()
 	fl.BoolVar(&o.Print, "print", false, "write the kubeconfig to stdout instead of changing your kubeconfig (with a foreground port-forward, keep forwarding until ctrl+c)")
 	fl.StringVar(&o.Server, "server", "", "API server URL to put into the kubeconfig, e.g. https://vc.example.com (no port-forward)")

@@ -2,17 +2,11 @@ package connectcmd
 
 import (
 	"bytes"
-	"context"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 // parse runs argv through a root command with connect under it and returns what connect got.
@@ -84,31 +78,5 @@ func TestFlags(t *testing.T) {
 	}
 	if !strings.Contains(cmd.Long, "--print") || strings.Count(cmd.Example, "vkube connect") < 4 {
 		t.Error("help lacks detail")
-	}
-}
-
-func TestCompletionSources(t *testing.T) {
-	label := func(name string) map[string]string {
-		return map[string]string{"app.kubernetes.io/name": "vkube", "app.kubernetes.io/instance": name}
-	}
-	client := fake.NewClientset(
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vc-a", Namespace: "team", Labels: map[string]string{labelCluster: "a"}}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "a-certs", Namespace: "team", Labels: map[string]string{labelCluster: "a"}}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vc-b", Namespace: "team", Labels: map[string]string{labelCluster: "b"}}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vc-c", Namespace: "team"}},
-		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "vkube-x", Labels: label("x")}},
-		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "y", Namespace: "team", Labels: label("y")}},
-		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "team"}},
-	)
-	ctx := context.Background()
-	got := namesInNamespace(ctx, client, "team")
-	sort.Strings(got)
-	if !reflect.DeepEqual(got, []string{"a", "b"}) {
-		t.Errorf("in namespace: %q", got)
-	}
-	got = namesEverywhere(ctx, client)
-	sort.Strings(got)
-	if !reflect.DeepEqual(got, []string{"x", "y\tin namespace team: add -n team"}) {
-		t.Errorf("everywhere: %q", got)
 	}
 }

@@ -27,7 +27,6 @@ objects, its PKI and kubeconfig Secrets. A namespace that vkube create made is d
   # keep the data volumes, delete the namespace even if vkube did not create it
   vkube delete my-vcluster -n team-a --keep-pvc --delete-namespace`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: hostflags.CompleteNames(&host),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := host.Resolve(cmd.Context(), args[0])
 			if err != nil {
@@ -42,6 +41,7 @@ objects, its PKI and kubeconfig Secrets. A namespace that vkube create made is d
 		},
 	}
 	host = hostflags.Add(cmd)
+	cmd.ValidArgsFunction = hostflags.CompleteNames(host)
 	cmd.Flags().BoolVar(&o.KeepPVC, "keep-pvc", false, "keep the persistent volume claims (control-plane data and synced claims)")
 	cmd.Flags().BoolVar(&o.DeleteNamespace, "delete-namespace", false, "delete the host namespace too")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the pods to go")

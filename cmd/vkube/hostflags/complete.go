@@ -1,34 +1,85 @@
 package hostflags
 
 import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 )
 
-// CompleteNames completes a NAME argument with the virtual clusters the host shows (in -n's
-// namespace when given, else in all namespaces). f is read when completion runs, after the
-// flags are parsed.
-func CompleteNames(f **Flags) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) > 0 || *f == nil {
+// labelCluster marks a virtual cluster's own host objects, among them Secret vc-NAME.
+const labelCluster = "vkube.io/cluster"
+
+// CompleteNames completes a virtual cluster name as the first argument: with -n, those that have
+// an admin kubeconfig Secret in that namespace; without, vkube's StatefulSets in all namespaces
+// (one outside its default namespace is described with the -n it needs).
+func CompleteNames(host *Flags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		_, c, err := (*f).Client()
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, client, err := host.Client()
 		if err != nil {
-			return nil, cobra.ShellCompDirectiveError
+			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ns := ""
-		if (*f).NamespaceSet() {
-			ns = (*f).namespace
+		var found []cobra.Completion
+		if host.NamespaceSet() {
+			found = namesInNamespace(ctx, client, host.Namespace(""))
+		} else {
+			found = namesEverywhere(ctx, client)
 		}
-		sets, err := c.AppsV1().StatefulSets(ns).List(cmd.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=vkube"})
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveError
+		var out []cobra.Completion
+		for _, c := range found {
+			if strings.HasPrefix(c, toComplete) {
+				out = append(out, c)
+			}
 		}
-		names := make([]cobra.Completion, 0, len(sets.Items))
-		for _, s := range sets.Items {
-			names = append(names, cobra.CompletionWithDesc(s.Name, "namespace "+s.Namespace))
-		}
-		return names, cobra.ShellCompDirectiveNoFileComp
+		sort.Strings(out)
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+func namesInNamespace(ctx context.Context, client kubernetes.Interface, ns string) []cobra.Completion {
+	secrets, err := client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: labelCluster})
+	if err != nil {
+		return nil
+	}
+	var names []cobra.Completion
+	for _, s := range secrets.Items {
+		if name := s.Labels[labelCluster]; s.Name == "vc-"+name {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func namesEverywhere(ctx context.Context, client kubernetes.Interface) []cobra.Completion {
+	list, err := client.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=vkube"})
+	if err != nil {
+		return nil
+	}
+	var names []cobra.Completion
+	for _, sts := range list.Items {
+		name := sts.Labels["app.kubernetes.io/instance"]
+		if name == "" {
+			name = sts.Name
+		}
+		if sts.Namespace == DefaultNamespace(name) {
+			names = append(names, name)
+		} else {
+			names = append(names, cobra.CompletionWithDesc(name, "in namespace "+sts.Namespace+": add -n "+sts.Namespace))
+		}
+	}
+	return names
 }

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"sigs.k8s.io/yaml"
+
+	"vkube.io/vkube/backend"
+	"vkube.io/vkube/test/dbserver"
+)
+
+// TestHAExternalPostgres is issue 5's HA on an external PostgreSQL: 2 replicas whose DSN names no
+// database, so that vkube creates its own, on a server at the host's node IP (pods do not reach
+// this machine's loopback). The failovers of TestHAEmbeddedEtcd, without the etcd leader: no
+// acknowledged write is lost, the API answers again, and the syncer resumes on the other replica.
+func TestHAExternalPostgres(t *testing.T) {
+	c := newCLI(t)
+	db := dbserver.StartPostgresOn(t, host.Config().NodeIP)
+	const name, ns = "ha-pg", "vkube-ha-pg"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(6+2*haKills())*time.Minute)
+	defer cancel()
+	h := createHAExternal(ctx, t, c, name, ns, 2, map[string]any{
+		"database": map[string]any{"external": map[string]any{"enabled": true, "dataSource": db.DSN()}}})
+	w := h.failovers(ctx, t, haKills())
+
+	// The writes are in the database vkube created for this virtual cluster, in kine's table.
+	dsn := db.DSNFor(backend.DatabaseName(ns, name))
+	var stored int
+	if err := querySQL(ctx, "pgx", dsn, `SELECT count(DISTINCT name) FROM kine WHERE name LIKE '/registry/configmaps/writes/%'`, &stored); err != nil {
+		t.Fatalf("counting the writes in PostgreSQL database %s: %v", backend.DatabaseName(ns, name), err)
+	}
+	if stored < w.Acked() {
+		t.Errorf("PostgreSQL holds %d of the writes, want at least the %d acknowledged", stored, w.Acked())
+	}
+}
+
+// TestHAExternalEtcd is TestHAExternalPostgres on an external etcd over plain http: 3 replicas.
+func TestHAExternalEtcd(t *testing.T) {
+	c := newCLI(t)
+	etcd := dbserver.StartEtcdOn(t, host.Config().NodeIP)
+	const name, ns = "ha-etcd", "vkube-ha-etcd"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(6+2*haKills())*time.Minute)
+	defer cancel()
+	h := createHAExternal(ctx, t, c, name, ns, 3, map[string]any{
+		"etcd": map[string]any{"external": map[string]any{"enabled": true, "endpoint": etcd.DSN()}}})
+	w := h.failovers(ctx, t, haKills())
+
+	// The writes are in the external etcd, under kube-apiserver's default prefix.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.DSN()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(ctx, "/registry/configmaps/writes/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatalf("counting the writes in the external etcd: %v", err)
+	}
+	if int(resp.Count) < w.Acked() {
+		t.Errorf("the external etcd holds %d of the writes, want at least the %d acknowledged", resp.Count, w.Acked())
+	}
+}
+
+// createHAExternal creates virtual cluster name with replicas replicas on the external datastore
+// backingStore (controlPlane.backingStore's values), as a user would with -f values.yaml.
+func createHAExternal(ctx context.Context, t *testing.T, c *cli, name, ns string, replicas int, backingStore map[string]any) haCluster {
+	t.Helper()
+	hc, err := host.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, err := yaml.Marshal(map[string]any{"controlPlane": map[string]any{
+		"statefulSet":  map[string]any{"highAvailability": map[string]any{"replicas": replicas}},
+		"backingStore": backingStore,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(path, values, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted before the datastore stops: cleanups run last registered first.
+	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
+	c.must(ctx, "create", name, "--connect=false", "-f", path)
+	return haCluster{name: name, ns: ns, replicas: replicas, hc: hc, vc: haClient(ctx, t, c, hc, ns, name)}
+}
+
+func querySQL(ctx context.Context, driver, dsn, query string, dest ...any) error {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.QueryRowContext(ctx, query).Scan(dest...)
+}
