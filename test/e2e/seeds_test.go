@@ -3,10 +3,10 @@ package e2e
 import (
 	"context"
 	"net"
-	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,8 +207,14 @@ func TestSeed000ExposeIsolateConnect(t *testing.T) {
 		t.Errorf("want one warning about the legacy values, got %d:\n%s", n, out)
 	}
 	for _, get := range []func() error{
-		func() error { _, err := hc.CoreV1().ResourceQuotas(ns).Get(ctx, name+"-quota", metav1.GetOptions{}); return err },
-		func() error { _, err := hc.CoreV1().LimitRanges(ns).Get(ctx, name+"-limit-range", metav1.GetOptions{}); return err },
+		func() error {
+			_, err := hc.CoreV1().ResourceQuotas(ns).Get(ctx, name+"-quota", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := hc.CoreV1().LimitRanges(ns).Get(ctx, name+"-limit-range", metav1.GetOptions{})
+			return err
+		},
 		func() error {
 			_, err := hc.NetworkingV1().NetworkPolicies(ns).Get(ctx, name+"-workloads", metav1.GetOptions{})
 			return err

@@ -26,7 +26,7 @@ objects, its PKI and kubeconfig Secrets. A namespace that vkube create made is d
 
   # keep the data volumes, delete the namespace even if vkube did not create it
   vkube delete my-vcluster -n team-a --keep-pvc --delete-namespace`,
-		Args:              cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := host.Resolve(cmd.Context(), args[0])
 			if err != nil {

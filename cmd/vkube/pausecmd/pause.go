@@ -41,7 +41,7 @@ func build(errOut io.Writer, run action, timeoutHelp string) *cobra.Command {
 	cmd := &cobra.Command{
 		Example: `  vkube pause my-vcluster
   vkube resume my-vcluster`,
-		Args:              cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := host.Resolve(cmd.Context(), args[0])
 			if err != nil {
