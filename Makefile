@@ -20,7 +20,7 @@ kube-binaries:
 	hack/kube-binaries.sh $(KUBE_VERSION)
 
 ## test-deps: everything the tests run against: databases, etcd, both Kubernetes versions, the host cluster's parts, helm
-test-deps: helm
+test-deps: helm kwok
 	hack/test-deps.sh
 	hack/host-deps.sh
 	hack/etcd-server.sh

@@ -14,9 +14,14 @@
 //	KUBE_VERSION       Kubernetes version of both sides (default v1.34.2)
 //	BENCH_VKUBE_ARGS   extra `vkube start` arguments for every vkube run, e.g. "-f tune.yaml"
 //	BENCH_VKUBE_ENV    extra environment of every vkube run, e.g. "GOGC=50"
-//	HOST_DIR           the host cluster of the sync part (default: .vkube/host of the module)
+//	HOST_DIR           the host cluster of the sync, lifecycle and ha parts (default: .vkube/host of the module)
 //	BENCH_SYNC_BURST, BENCH_SYNC_PODS, BENCH_SYNC_RUNNING, BENCH_SYNC_LIFECYCLE, BENCH_SYNC_WORKERS
 //	                   sizes of the sync part (100, 500, 20, 50 pods; 20 creating goroutines)
+//	BENCH_LIFECYCLE_RUNS  virtual clusters created, paused and resumed on the host (3)
+//	BENCH_HA_KILLS, BENCH_HA_CLIENTS, BENCH_HA_HANDOVERS
+//	                   replica kills (5), writing clients (10) and syncer hand-overs (3) of the ha part
+//	VKUBE_IMAGE_TAR    the vkube image the lifecycle and ha parts load into the host (default
+//	                   bin/vkube-image.tar, built with make image when missing)
 //
 // The bench re-executes itself under nice(1) and, when `go run` built it with cgo, rebuilt with
 // CGO_ENABLED=0 like vkube (so both sides run the same pure-Go SQLite driver).
@@ -43,7 +48,7 @@ import (
 )
 
 // The parts of the bench, in the order they run; -only selects some.
-var allParts = []string{"start", "write", "restart", "memory", "density", "sync"}
+var allParts = []string{"start", "write", "restart", "memory", "density", "sync", "lifecycle", "ha"}
 
 var allBackends = []string{"sqlite", "postgres", "mariadb", "etcd", "etcd-external"}
 
@@ -212,6 +217,12 @@ func run(ctx context.Context, e *env) int {
 	}
 	if e.parts["sync"] {
 		step("sync", runSync)
+	}
+	if e.parts["lifecycle"] {
+		step("lifecycle", runLifecycle)
+	}
+	if e.parts["ha"] {
+		step("ha", runHA)
 	}
 	e.results.Finished = time.Now()
 	table := e.results.table()

@@ -30,8 +30,11 @@ type results struct {
 	Memory  *memoryResult  `json:",omitempty"`
 	Density *densityResult `json:",omitempty"`
 	Sync    *syncResult    `json:",omitempty"`
-	Errors  []string       `json:",omitempty"`
-	Table   []row
+	// Lifecycle: vkube create/pause/resume on the real host; HA: replica kills and hand-over.
+	Lifecycle *clusterLifecycleResult `json:",omitempty"`
+	HA        *haResult               `json:",omitempty"`
+	Errors    []string                `json:",omitempty"`
+	Table     []row
 }
 
 // sample is one timed run.
@@ -227,6 +230,12 @@ func (r *results) table() string {
 			row{Figure: fmt.Sprintf("total PSS of those %d clusters (MiB; per cluster)", x.Started), Vkube: fmt.Sprintf("%.0f; %.0f", x.TotalPSSMiB, x.PerCluster), Bare: "—", Ratio: "—", Target: "—"})
 	}
 	if x := r.Sync; x != nil {
+		r.Table = append(r.Table, x.rows()...)
+	}
+	if x := r.Lifecycle; x != nil {
+		r.Table = append(r.Table, x.rows()...)
+	}
+	if x := r.HA; x != nil {
 		r.Table = append(r.Table, x.rows()...)
 	}
 	var sb strings.Builder
