@@ -56,6 +56,10 @@ type Endpoint struct {
 	// Servers are etcd client URLs (unix://… for kine's socket).
 	Servers []string
 	TLS     TLSFiles
+	// Prefix is the key prefix the control plane stores under ("": its default /registry). An
+	// external etcd may serve several virtual clusters, so each gets a prefix of its own, as
+	// each gets a database of its own on a database server.
+	Prefix string
 }
 
 // Backend is a started datastore.

@@ -109,7 +109,9 @@ func startEmbeddedEtcd(ctx context.Context, cfg Config) (Backend, error) {
 		etcd:      etcd,
 		endpoint:  Endpoint{Servers: []string{clientURL.String()}, TLS: TLSFiles{CAFile: ec.CA, CertFile: ec.Client.CertFile, KeyFile: ec.Client.KeyFile}},
 	}
-	ectx, cancel := context.WithCancel(ctx)
+	// The member outlives ctx (the process's signal context): Stop ends it, after the control
+	// plane that still uses it.
+	ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
 	go func() {
 		select {
@@ -141,7 +143,7 @@ func startEtcdMember(ctx context.Context, cfg Config) (Backend, error) {
 		return nil, fmt.Errorf("backend: etcd data dir: %w", err)
 	}
 	b := &embeddedEtcd{lifecycle: newLifecycle(), member: m, endpoint: m.endpoint()}
-	ectx, cancel := context.WithCancel(ctx)
+	ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
 	go b.runMember(ectx)
 	return b, nil

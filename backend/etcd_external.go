@@ -27,7 +27,7 @@ func startExternalEtcd(ctx context.Context, cfg Config) (Backend, error) {
 		}
 		hosts = append(hosts, u.Host)
 	}
-	b := &externalEtcd{lifecycle: newLifecycle(), endpoint: Endpoint{Servers: cfg.Endpoints, TLS: cfg.ClientTLS}}
+	b := &externalEtcd{lifecycle: newLifecycle(), endpoint: Endpoint{Servers: cfg.Endpoints, TLS: cfg.ClientTLS, Prefix: etcdPrefix(cfg.DatabaseName)}}
 	ectx, cancel := context.WithCancel(ctx)
 	b.cancel = cancel
 	go func() {
@@ -55,3 +55,11 @@ func startExternalEtcd(ctx context.Context, cfg Config) (Backend, error) {
 
 func (b *externalEtcd) Kind() Kind         { return EtcdExternal }
 func (b *externalEtcd) Endpoint() Endpoint { return b.endpoint }
+
+// etcdPrefix is a virtual cluster's key prefix on an external etcd: /vkube_<ns>_<name>/registry.
+func etcdPrefix(databaseName string) string {
+	if databaseName == "" {
+		return ""
+	}
+	return "/" + databaseName + "/registry"
+}

@@ -58,13 +58,8 @@ func startKine(ctx context.Context, cfg Config, dsn *externalDSN) (Backend, erro
 		<-kctx.Done()
 		b.wg.Wait()
 	}()
-	go func() {
-		select {
-		case <-ctx.Done():
-			cancel()
-		case <-kctx.Done():
-		}
-	}()
+	// kine outlives ctx (the process's signal context): Stop ends it, after the control plane
+	// that still uses it.
 	return b, nil
 }
 

@@ -69,6 +69,9 @@ func (d *k8sDriver) apiserver(o Options, s config.K8sDistro) Component {
 		set("client-ca-file", p(certs.ClientCACert)).
 		set("enable-bootstrap-token-auth", "true").
 		set("etcd-servers", strings.Join(o.Endpoint.Servers, ","))
+	if o.Endpoint.Prefix != "" {
+		f.set("etcd-prefix", o.Endpoint.Prefix)
+	}
 	if o.Endpoint.TLS.CAFile != "" {
 		f.set("etcd-cafile", o.Endpoint.TLS.CAFile)
 	}

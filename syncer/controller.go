@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
@@ -30,12 +31,14 @@ type updatable interface {
 // is the source of truth: a twin deleted by someone else is recreated, and a twin whose virtual
 // object is gone is deleted. Host objects vkube does not own are never touched.
 type controller struct {
-	res      syncedKind
-	tctx     translate.Context
-	virtual  dynamic.Interface
-	host     dynamic.NamespaceableResourceInterface
-	vLister  cache.GenericLister
-	hLister  cache.GenericNamespaceLister
+	res     syncedKind
+	tctx    translate.Context
+	virtual dynamic.Interface
+	host    dynamic.NamespaceableResourceInterface
+	vLister cache.GenericLister
+	hLister cache.GenericLister
+	// hostNS is where the twins live: the host namespace, or "" for cluster-scoped kinds.
+	hostNS   string
 	queue    workqueue.TypedRateLimitingInterface[string]
 	recorder record.EventRecorder
 	log      *slog.Logger
@@ -46,10 +49,14 @@ func newController(res syncedKind, tctx translate.Context, virtual, host dynamic
 	c := &controller{
 		res: res, tctx: tctx, virtual: virtual, host: host.Resource(gvr),
 		vLister:  cache.NewGenericLister(vInf.GetIndexer(), gvr.GroupResource()),
-		hLister:  cache.NewGenericLister(hInf.GetIndexer(), gvr.GroupResource()).ByNamespace(tctx.HostNamespace),
+		hLister:  cache.NewGenericLister(hInf.GetIndexer(), gvr.GroupResource()),
+		hostNS:   tctx.HostNamespace,
 		queue:    workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: gvr.Resource}),
 		recorder: recorder,
 		log:      log.With("resource", gvr.Resource),
+	}
+	if isClusterScoped(res) {
+		c.hostNS = ""
 	}
 	_, _ = vInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueVirtual,
@@ -86,7 +93,23 @@ func (c *controller) enqueueHost(obj any) {
 	if ann[translate.AnnotationName] == "" {
 		return
 	}
-	c.queue.Add(ann[translate.AnnotationNamespace] + "/" + ann[translate.AnnotationName])
+	c.queue.Add(objectKey(ann[translate.AnnotationNamespace], ann[translate.AnnotationName]))
+}
+
+// objectKey is the informer key of an object: namespace/name, or name when cluster-scoped.
+func objectKey(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// listerGet reads an object from a lister by namespace ("" for cluster-scoped) and name.
+func listerGet(l cache.GenericLister, ns, name string) (runtime.Object, error) {
+	if ns == "" {
+		return l.Get(name)
+	}
+	return l.ByNamespace(ns).Get(name)
 }
 
 func (c *controller) run(ctx context.Context, workers int) {
@@ -135,7 +158,7 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	obj, err := c.vLister.ByNamespace(ns).Get(name)
+	obj, err := listerGet(c.vLister, ns, name)
 	if apierrors.IsNotFound(err) {
 		return c.deleteTwin(ctx, live)
 	}
@@ -163,12 +186,12 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	translate.Stamp(desired)
 	switch {
 	case live == nil:
-		created, err := c.host.Namespace(c.tctx.HostNamespace).Create(ctx, desired, metav1.CreateOptions{})
+		created, err := c.host.Namespace(c.hostNS).Create(ctx, desired, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			// The informer only sees objects vkube owns: one it does not see is someone else's.
-			other, gerr := c.host.Namespace(c.tctx.HostNamespace).Get(ctx, desired.GetName(), metav1.GetOptions{})
+			other, gerr := c.host.Namespace(c.hostNS).Get(ctx, desired.GetName(), metav1.GetOptions{})
 			if gerr == nil && !c.tctx.Owned(other) {
-				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s/%s exists and is not managed by this virtual cluster; not touching it", c.tctx.HostNamespace, other.GetName())
+				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, other.GetName()))
 				c.queue.AddAfter(key, time.Minute)
 				return nil
 			}
@@ -180,7 +203,7 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 		}
 		live = created
 	case !c.tctx.Owned(live):
-		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s/%s exists and is not managed by this virtual cluster; not touching it", c.tctx.HostNamespace, live.GetName())
+		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, live.GetName()))
 		return nil
 	case translate.Changed(desired, live):
 		update := desired
@@ -188,7 +211,7 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 			update = u.forUpdate(desired, live)
 		}
 		update.SetResourceVersion(live.GetResourceVersion())
-		updated, err := c.host.Namespace(c.tctx.HostNamespace).Update(ctx, update, metav1.UpdateOptions{})
+		updated, err := c.host.Namespace(c.hostNS).Update(ctx, update, metav1.UpdateOptions{})
 		if err != nil {
 			if apierrors.IsConflict(err) {
 				return err
@@ -212,7 +235,7 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 }
 
 func (c *controller) liveHost(name string) (*unstructured.Unstructured, error) {
-	obj, err := c.hLister.Get(name)
+	obj, err := listerGet(c.hLister, c.hostNS, name)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -233,11 +256,11 @@ func (c *controller) deleteTwin(ctx context.Context, live *unstructured.Unstruct
 	}
 	if age := time.Since(live.GetCreationTimestamp().Time); c.res.gvr().Resource == "services" && age < freshTwin {
 		ann := live.GetAnnotations()
-		c.queue.AddAfter(ann[translate.AnnotationNamespace]+"/"+ann[translate.AnnotationName], freshTwin-age)
+		c.queue.AddAfter(objectKey(ann[translate.AnnotationNamespace], ann[translate.AnnotationName]), freshTwin-age)
 		return nil
 	}
 	uid := live.GetUID()
-	err := c.host.Namespace(c.tctx.HostNamespace).Delete(ctx, live.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	err := c.host.Namespace(c.hostNS).Delete(ctx, live.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}

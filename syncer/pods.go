@@ -57,7 +57,8 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 		return nil, false, err
 	}
 	p := translate.Pod{Context: r.tctx, TokenSecret: secret, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
-		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: r.cfg.VirtualScheduler}
+		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: r.cfg.VirtualScheduler,
+		PriorityClassName: hostPriorityClass(r.cfg, v.Spec.PriorityClassName)}
 	h, err := p.HostPod(&v)
 	if err != nil {
 		return nil, false, err

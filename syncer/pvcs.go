@@ -12,18 +12,34 @@ import (
 )
 
 // pvcs syncs PersistentVolumeClaims; the host binds them and the phase and capacity come back.
-type pvcs struct{ tctx translate.Context }
+type pvcs struct {
+	tctx  translate.Context
+	names storageNames
+}
 
 func (pvcs) gvr() schema.GroupVersionResource {
 	return corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
 }
 
-func (r pvcs) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+func (r pvcs) toHost(ctx context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
 	h := r.tctx.HostObject(v)
 	spec, _, _ := unstructured.NestedMap(v.Object, "spec")
 	spec = runtime.DeepCopyJSON(spec)
-	// The virtual cluster has no PVs of its own: the host binds the claim to one of its own.
-	delete(spec, "volumeName")
+	if vol, _ := spec["volumeName"].(string); vol != "" && r.names.volumes {
+		// A claim of a tenant's own volume binds to that volume's twin.
+		spec["volumeName"] = translate.HostClusterScopedName(vol, r.tctx.VCluster)
+	} else {
+		// Otherwise the virtual cluster has no PVs of its own: the host binds the claim to one of
+		// its own.
+		delete(spec, "volumeName")
+	}
+	if c, ok := spec["storageClassName"].(string); ok {
+		hc, err := r.names.class(ctx, c)
+		if err != nil {
+			return nil, false, err
+		}
+		spec["storageClassName"] = hc
+	}
 	h.Object["spec"] = spec
 	return h, false, nil
 }

@@ -52,6 +52,10 @@ type Config struct {
 	VirtualScheduler bool
 	// Ingresses, NetworkPolicies and PodDisruptionBudgets are synced only when asked.
 	Ingresses, NetworkPolicies, PodDisruptionBudgets bool
+	// PriorityClasses, StorageClasses and PersistentVolumes (cluster-scoped) are synced to the
+	// host only when asked; HostStorageClasses shares the host's StorageClasses into the virtual
+	// cluster.
+	PriorityClasses, StorageClasses, PersistentVolumes, HostStorageClasses bool
 	// PodSecurityStandard, when set, is the level a pod must meet to be synced (privileged,
 	// baseline or restricted); a pod that violates it gets a Warning event PodSecurity.
 	PodSecurityStandard string
@@ -98,6 +102,10 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	hInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, cfg.HostNamespace, func(o *metav1.ListOptions) {
 		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
 	})
+	// Cluster-scoped twins live in no namespace.
+	hClusterInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, metav1.NamespaceAll, func(o *metav1.ListOptions) {
+		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
+	})
 	typed := informers.NewSharedInformerFactory(vcs, resync)
 	podLister := typed.Core().V1().Pods().Lister()
 	svcLister := typed.Core().V1().Services().Lister()
@@ -114,7 +122,19 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		services{tctx: tctx},
 		&pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes,
 			tokens: &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, expiry: map[string]time.Time{}}},
-		pvcs{tctx: tctx},
+	}
+	names := storageNames{tctx: tctx, volumes: cfg.PersistentVolumes}
+	if cfg.StorageClasses {
+		names.classes = vInf.ForResource(storageClasses{}.gvr()).Lister()
+		names.virtual = vdyn
+		kinds = append(kinds, storageClasses{tctx: tctx})
+	}
+	kinds = append(kinds, pvcs{tctx: tctx, names: names})
+	if cfg.PriorityClasses {
+		kinds = append(kinds, priorityClasses{tctx: tctx})
+	}
+	if cfg.PersistentVolumes {
+		kinds = append(kinds, persistentVolumes{tctx: tctx, names: names, virtual: vdyn, host: hdyn})
 	}
 	if cfg.Ingresses {
 		kinds = append(kinds, ingresses{tctx: tctx})
@@ -129,9 +149,18 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	hosted := map[string]cache.GenericLister{}
 	for _, k := range kinds {
 		gvr := k.gvr()
+		if isClusterScoped(k) {
+			controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
+			continue
+		}
 		hinf := hInf.ForResource(gvr)
 		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
 		hosted[kindOf(gvr.Resource)] = hinf.Lister()
+	}
+	var shared *hostStorageClasses
+	var sharedInf informers.SharedInformerFactory
+	if cfg.HostStorageClasses {
+		shared, sharedInf = newHostStorageClasses(hcs, vcs, typed, recorder, log)
 	}
 	hostEvents, hostEventInformers := newEvents(hcs, vcs, tctx, hosted, log)
 	// A pod that starts or stops using a ConfigMap or Secret changes whether it is synced.
@@ -148,9 +177,13 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		defer broadcaster.Shutdown()
 		vInf.Start(ctx.Done())
 		hInf.Start(ctx.Done())
+		hClusterInf.Start(ctx.Done())
 		typed.Start(ctx.Done())
+		if sharedInf != nil {
+			sharedInf.Start(ctx.Done())
+		}
 		hostEventInformers.Start(ctx.Done())
-		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(ctx.Done()), hInf.WaitForCacheSync(ctx.Done())} {
+		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(ctx.Done()), hInf.WaitForCacheSync(ctx.Done()), hClusterInf.WaitForCacheSync(ctx.Done())} {
 			for gvr, ok := range synced {
 				if !ok {
 					log.Error("informer never synced", "resource", gvr.Resource)
@@ -159,6 +192,10 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			}
 		}
 		typed.WaitForCacheSync(ctx.Done())
+		if sharedInf != nil {
+			sharedInf.WaitForCacheSync(ctx.Done())
+			go shared.run(ctx)
+		}
 		close(s.ready)
 		log.Info("syncer running", "hostNamespace", cfg.HostNamespace)
 		go nodes.gc(ctx)

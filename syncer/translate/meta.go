@@ -79,3 +79,19 @@ func hash(obj map[string]any) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
+
+// LabelFromHost marks a virtual object that is a read-only copy of a host object (shared host
+// StorageClasses): vkube keeps it in step with the host and never syncs it back.
+const LabelFromHost = "vkube.io/from-host"
+
+// HostClusterObject starts the host twin of a cluster-scoped virtual object, like HostObject
+// but named with HostClusterScopedName and in no namespace.
+func (c Context) HostClusterObject(virtual *unstructured.Unstructured) *unstructured.Unstructured {
+	host := c.HostObject(virtual)
+	host.SetNamespace("")
+	host.SetName(HostClusterScopedName(virtual.GetName(), c.VCluster))
+	labels := host.GetLabels()
+	delete(labels, LabelNamespace)
+	host.SetLabels(labels)
+	return host
+}

@@ -23,6 +23,9 @@ type Pod struct {
 	DNS *corev1.PodDNSConfig
 	// KeepNodeName pins the host pod to the node the virtual scheduler chose (real nodes).
 	KeepNodeName bool
+	// PriorityClassName, when set, is the host twin of the pod's virtual PriorityClass; without
+	// it the class is dropped, since the host may not have it.
+	PriorityClassName string
 }
 
 // Annotations that carry virtual identity for downward-API fieldRefs, which would otherwise
@@ -68,7 +71,8 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	spec.DeprecatedServiceAccount = ""
 	spec.AutomountServiceAccountToken = ptrBool(false)
 	spec.SchedulerName = ""
-	spec.PriorityClassName = ""
+	spec.PriorityClassName = p.PriorityClassName
+	// The host resolves the priority and policy of its own class.
 	spec.Priority = nil
 	spec.PreemptionPolicy = nil
 	spec.RuntimeClassName = nil

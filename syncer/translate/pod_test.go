@@ -85,3 +85,21 @@ func TestHostPodWithoutTokenSecret(t *testing.T) {
 		t.Fatal("a token volume without a minted token was accepted")
 	}
 }
+
+func TestHostPodPriorityClass(t *testing.T) {
+	v := virtualPod()
+	prio := int32(1000)
+	v.Spec.Priority = &prio
+	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, TokenSecret: "t"}
+	h, err := p.HostPod(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Spec.PriorityClassName != "" || h.Spec.Priority != nil {
+		t.Errorf("class %q priority %v kept without a host twin", h.Spec.PriorityClassName, h.Spec.Priority)
+	}
+	p.PriorityClassName = HostClusterScopedName("high", "vc")
+	if h, _ = p.HostPod(v); h.Spec.PriorityClassName != "vkube-vc-x-high" || h.Spec.Priority != nil {
+		t.Errorf("class %q priority %v: want the twin, resolved by the host", h.Spec.PriorityClassName, h.Spec.Priority)
+	}
+}

@@ -1,7 +1,8 @@
 // Command bench measures vkube against the bare components it runs and prints one markdown
 // table: start time per datastore, apiserver restart after SIGKILL, idle memory, write
 // throughput per datastore, how many idle virtual clusters one machine holds, and pod sync
-// latency, throughput and host API requests against the host cluster (with its kwok node).
+// latency, throughput and host API requests against the host cluster (with its kwok node); the
+// CLI's create, pause and resume on the host; and HA failover (replica kills, syncer hand-over).
 //
 //	make bench                                   # everything
 //	VKUBE_BIN=$PWD/bin/vkube go run ./test/bench -only memory,restart

@@ -110,14 +110,17 @@ func (h haCluster) roles() []haRole {
 		}
 		return ""
 	}
-	roles := []haRole{
+	if h.etcdLeader == nil {
+		return []haRole{
+			{"syncer Lease holder", func(_ context.Context, holder string) string { return holder }},
+			{"not the Lease holder", other},
+		}
+	}
+	return []haRole{
+		{"etcd leader", func(ctx context.Context, _ string) string { return h.etcdLeader(ctx) }},
 		{"syncer Lease holder", func(_ context.Context, holder string) string { return holder }},
 		{"neither leader", other},
 	}
-	if h.etcdLeader != nil {
-		roles = append([]haRole{{"etcd leader", func(ctx context.Context, _ string) string { return h.etcdLeader(ctx) }}}, roles...)
-	}
-	return roles
 }
 
 // failovers runs a writer that records every acknowledged write while it kills replica pods in
