@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/utils/ptr"
 
+	"vkube.io/vkube/binaries"
 	"vkube.io/vkube/syncer/translate"
 	"vkube.io/vkube/test/framework"
 	"vkube.io/vkube/test/images"
@@ -236,5 +238,56 @@ func poll(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	if err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// TestNewerVirtualMinor: a virtual cluster of a newer minor (KUBE_VERSION_ALT, v1.35) on the
+// v1.34 host syncs a Deployment's pods and then leaves them alone: the host drops fields it does
+// not know, and a syncer comparing with the live host object would rewrite them forever.
+func TestNewerVirtualMinor(t *testing.T) {
+	alt := os.Getenv("KUBE_VERSION_ALT")
+	if alt == "" {
+		alt = "v1.35.4"
+	}
+	if _, err := binaries.Find(alt, "kube-apiserver", "kube-controller-manager"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("missing prerequisite: %v", err)
+		}
+		t.Skipf("missing prerequisite: %v", err)
+	}
+	v, hc, hostNS := startOnHostWith(t, "newer", "--kubernetes-version", alt)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	vc := v.Client()
+	if info, err := vc.Discovery().ServerVersion(); err != nil || info.GitVersion != alt {
+		t.Fatalf("virtual apiserver version %v (%v), want %s", info, err, alt)
+	}
+	if _, err := vc.AppsV1().Deployments("default").Create(ctx, helloDeployment("hello", 2), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running := func() []corev1.Pod {
+		pods, err := hc.CoreV1().Pods(hostNS).List(ctx, metav1.ListOptions{LabelSelector: translate.LabelManagedBy + "=newer"})
+		if err != nil {
+			return nil
+		}
+		var out []corev1.Pod
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	poll(ctx, t, "2 pods Running on the host", func() bool { return len(running()) == 2 })
+	time.Sleep(3 * time.Second) // status settles
+	before := map[string]string{}
+	for _, p := range running() {
+		before[p.Name] = p.ResourceVersion
+	}
+	time.Sleep(15 * time.Second)
+	for _, p := range running() {
+		if before[p.Name] != p.ResourceVersion {
+			t.Errorf("host pod %s changed while nothing changed (resourceVersion %s → %s): an update loop", p.Name, before[p.Name], p.ResourceVersion)
+		}
 	}
 }
