@@ -213,14 +213,26 @@ func checkAccess(ctx context.Context, c kubernetes.Interface, ns string) error {
 
 // ensureNamespace creates the namespace when missing, marked so that delete removes it again.
 func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns, name string, progress io.Writer) error {
-	_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	obj, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err == nil && obj.DeletionTimestamp != nil {
+		// A namespace of a just-deleted virtual cluster: wait for it to go, then make it anew.
+		fmt.Fprintf(progress, "waiting for namespace %s to finish terminating\n", ns)
+		err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			return fmt.Errorf("namespace %s is still terminating: wait, or pick another with -n", ns)
+		}
+		err = apierrors.NewNotFound(corev1.Resource("namespaces"), ns)
+	}
 	if err == nil || apierrors.IsForbidden(err) {
 		return nil
 	}
 	if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
-	obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: map[string]string{annotationCreatedNamespace: name}}}
+	obj = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: map[string]string{annotationCreatedNamespace: name}}}
 	if _, err := c.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w (create it yourself, or pick one you own with -n)", ns, err)
 	}
