@@ -20,17 +20,6 @@ import (
 	"vkube.io/vkube/test/framework"
 )
 
-// haValues makes a virtual cluster of 3 replicas on embedded etcd, as test/integration's
-// TestHALocalReplicas runs it.
-const haValues = `controlPlane:
-  statefulSet:
-    highAvailability:
-      replicas: 3
-  backingStore:
-    etcd:
-      embedded:
-        enabled: true
-`
 
 // haIPs are the loopback addresses of the local replicas: each embedded etcd member listens on
 // the fixed client and peer ports of its own address.
@@ -94,7 +83,7 @@ func haLocal(ctx context.Context, e *env, res *haResult) error {
 		return err
 	}
 	values := filepath.Join(dir, "ha.yaml")
-	if err := os.WriteFile(values, []byte(haValues), 0o644); err != nil {
+	if err := os.WriteFile(values, []byte(framework.HAValues), 0o644); err != nil {
 		return err
 	}
 	reps, err := haReplicas(e, dir, values)

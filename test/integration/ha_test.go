@@ -16,15 +16,6 @@ import (
 	"vkube.io/vkube/test/framework"
 )
 
-const haValues = `controlPlane:
-  statefulSet:
-    highAvailability:
-      replicas: 3
-  backingStore:
-    etcd:
-      embedded:
-        enabled: true
-`
 
 // TestHALocalReplicas is the fast HA variant without a host: three replicas on 127.0.0.2–4, one
 // embedded etcd cluster across them. A writer records every acknowledged write while each
@@ -32,7 +23,7 @@ const haValues = `controlPlane:
 // the surviving replicas keep answering.
 func TestHALocalReplicas(t *testing.T) {
 	requireKube(t, kubeVersion)
-	values := writeTemp(t, "ha.yaml", haValues)
+	values := writeTemp(t, "ha.yaml", framework.HAValues)
 	ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
 	var peers []string
 	for i, ip := range ips {
