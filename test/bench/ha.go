@@ -20,7 +20,6 @@ import (
 	"vkube.io/vkube/test/framework"
 )
 
-
 // haIPs are the loopback addresses of the local replicas: each embedded etcd member listens on
 // the fixed client and peer ports of its own address.
 var haIPs = []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}

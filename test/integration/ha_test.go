@@ -16,7 +16,6 @@ import (
 	"vkube.io/vkube/test/framework"
 )
 
-
 // TestHALocalReplicas is the fast HA variant without a host: three replicas on 127.0.0.2–4, one
 // embedded etcd cluster across them. A writer records every acknowledged write while each
 // replica in turn is killed (SIGKILL: no goodbye) and restarted with its data; none is lost and
