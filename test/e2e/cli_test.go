@@ -243,7 +243,16 @@ func TestCreatePauseResumeDelete(t *testing.T) {
 		t.Errorf("vkube list -o json after resume:\n%s", out)
 	}
 
+	// --background: a detached proxy keeps the switched context working after connect returns;
+	// delete stops it and switches back.
+	c.must(ctx, "connect", name, "--background")
+	if out, err := c.runTool(ctx, kubectl, "get", "namespaces", "-o", "name"); err != nil || strings.Contains(out, "namespace/"+ns) {
+		t.Errorf("kubectl through the background proxy should see the virtual namespaces: %v\n%s", err, out)
+	}
 	c.must(ctx, "delete", name)
+	if cur, _ := c.runTool(ctx, kubectl, "config", "current-context"); strings.TrimSpace(cur) != "vkube-host" {
+		t.Errorf("after delete the context should be the host's again, got %q", cur)
+	}
 	pctx, pcancel = context.WithTimeout(ctx, 3*time.Minute)
 	poll(pctx, t, "host namespace "+ns+" gone", func() bool { return namespaceGone(ctx, hc, ns) })
 	pcancel()
