@@ -16,6 +16,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -129,9 +130,14 @@ func (h haCluster) roles() []haRole {
 // again; then that no acknowledged write is lost. It returns the stopped writer.
 func (h haCluster) failovers(ctx context.Context, t *testing.T, kills int) *framework.Writer {
 	t.Helper()
-	if _, err := h.vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "writes"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	// kube-proxy may not have programmed the Service's just-ready endpoints yet: the first
+	// request is retried, as a user's would be.
+	pctx, pcancel := context.WithTimeout(ctx, time.Minute)
+	poll(pctx, t, "the virtual API through its Service", func() bool {
+		_, err := h.vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "writes"}}, metav1.CreateOptions{})
+		return err == nil || apierrors.IsAlreadyExists(err)
+	})
+	pcancel()
 	w := framework.StartWriter(h.vc, "writes", 50*time.Millisecond)
 	roles := h.roles()
 	var handovers []time.Duration
