@@ -71,6 +71,13 @@ func restrictedNamespace(ctx context.Context, t *testing.T, hc kubernetes.Interf
 	})
 }
 
+// ownNamespace gives a test virtual cluster a restricted namespace of its own, deleted with it.
+func (c *cli) ownNamespace(ctx context.Context, name, ns string) {
+	c.t.Helper()
+	restrictedNamespace(ctx, c.t, c.hc, ns)
+	c.t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name, "-n", ns, "--delete-namespace") })
+}
+
 func waitControlPlaneReady(ctx context.Context, t *testing.T, hc kubernetes.Interface, ns, name string) {
 	t.Helper()
 	pctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
@@ -91,15 +98,11 @@ func waitControlPlaneReady(ctx context.Context, t *testing.T, hc kubernetes.Inte
 func TestSeed002HelmInstallAndServiceAccount(t *testing.T) {
 	c := newCLI(t)
 	helm := helmBinary(t)
-	hc, err := host.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := c.hc
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const name, ns = "tenant-1", "tenant-1"
-	restrictedNamespace(ctx, t, hc, ns)
-	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name, "-n", ns, "--delete-namespace") })
+	c.ownNamespace(ctx, name, ns)
 	values := filepath.Join(framework.SourceDir("vkube.io/vkube/test/e2e"), "testdata", "seed002-k8s.yaml")
 	if out, err := c.runTool(ctx, helm, "upgrade", "--install", name, chartDir(), "--values", values, "--namespace", ns); err != nil {
 		t.Fatalf("helm upgrade --install: %v\n%s", err, out)
@@ -141,15 +144,11 @@ func TestSeed002HelmInstallAndServiceAccount(t *testing.T) {
 func TestSeed003HelmTemplateThenUpgrade(t *testing.T) {
 	c := newCLI(t)
 	helm := helmBinary(t)
-	hc, err := host.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := c.hc
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const name, ns = "my-vcluster", "my-vcluster-ns"
-	restrictedNamespace(ctx, t, hc, ns)
-	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name, "-n", ns, "--delete-namespace") })
+	c.ownNamespace(ctx, name, ns)
 	rendered, err := c.runTool(ctx, helm, "template", name, chartDir(), "-n", ns)
 	if err != nil {
 		t.Fatalf("helm template: %v", err)

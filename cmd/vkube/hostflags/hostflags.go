@@ -20,6 +20,8 @@ import (
 type Flags struct {
 	Getter    *genericclioptions.ConfigFlags
 	namespace string
+	// contextChecked: the kubeconfig was read once for a vkube context's host (hostContext).
+	contextChecked bool
 }
 
 // Add registers --kubeconfig, --context and -n/--namespace on cmd.
@@ -65,9 +67,10 @@ func ParentContext(contextName string) (string, bool) {
 // hostContext makes a kubeconfig switched to a virtual cluster (by vkube connect) reach its
 // host still, so every command works from inside a connected context as from the host one.
 func (f *Flags) hostContext() {
-	if *f.Getter.Context != "" {
+	if f.contextChecked || *f.Getter.Context != "" {
 		return
 	}
+	f.contextChecked = true
 	// Read the file directly: the getter caches its loader on first use, with the context then set.
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = *f.Getter.KubeConfig
