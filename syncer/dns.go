@@ -40,14 +40,9 @@ func ServeDNS(ctx context.Context, cfg DNSConfig) (net.Addr, error) {
 		client: &dns.Client{Timeout: 3 * time.Second}}
 	f.Start(ctx.Done())
 	f.WaitForCacheSync(ctx.Done())
-	pc, err := net.ListenPacket("udp", cfg.Listen)
+	pc, l, err := listenUDPAndTCP(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("dns %s: %w", cfg.Listen, err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("dns %s/tcp: %w", cfg.Listen, err)
+		return nil, err
 	}
 	udp := &dns.Server{PacketConn: pc, Handler: d}
 	tcp := &dns.Server{Listener: l, Handler: d}
@@ -55,6 +50,33 @@ func ServeDNS(ctx context.Context, cfg DNSConfig) (net.Addr, error) {
 	go func() { _ = tcp.ActivateAndServe() }()
 	go func() { <-ctx.Done(); _ = udp.Shutdown(); _ = tcp.Shutdown() }()
 	return pc.LocalAddr(), nil
+}
+
+// listenUDPAndTCP binds the same port for UDP and TCP. With port 0 the kernel picks a free UDP
+// port that may be taken for TCP, so it tries again with another pick.
+func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dns listen address %q: %w", addr, err)
+	}
+	attempts := 1
+	if port == "0" {
+		attempts = 20
+	}
+	for i := 1; ; i++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns %s/udp: %w", addr, err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+		if i == attempts {
+			return nil, nil, fmt.Errorf("dns %s/tcp: %w", addr, err)
+		}
+	}
 }
 
 type dnsServer struct {
