@@ -110,7 +110,7 @@ func (c *Config) SetDefaults() {
 }
 
 func (s *SyncToHost) setDefaults() {
-	for _, t := range []*Toggle{&s.Pods, &s.Services, &s.Endpoints, &s.ConfigMaps, &s.Secrets, &s.PersistentVolumeClaims} {
+	for _, t := range []*Toggle{&s.Pods.Toggle, &s.Services, &s.Endpoints, &s.ConfigMaps, &s.Secrets, &s.PersistentVolumeClaims} {
 		t.setDefault(true)
 	}
 	for _, t := range []*Toggle{&s.Ingresses, &s.NetworkPolicies, &s.PriorityClasses, &s.StorageClasses, &s.PersistentVolumes, &s.PodDisruptionBudgets} {

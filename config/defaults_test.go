@@ -23,7 +23,7 @@ func TestDefault(t *testing.T) {
 	want(t, "scheduler", c.VirtualSchedulerEnabled(), false)
 
 	to := c.Sync.ToHost
-	for name, tg := range map[string]Toggle{"pods": to.Pods, "services": to.Services, "endpoints": to.Endpoints,
+	for name, tg := range map[string]Toggle{"pods": to.Pods.Toggle, "services": to.Services, "endpoints": to.Endpoints,
 		"configMaps": to.ConfigMaps, "secrets": to.Secrets, "persistentVolumeClaims": to.PersistentVolumeClaims} {
 		if tg.Enabled == nil || !*tg.Enabled {
 			t.Errorf("sync.toHost.%s should default to on", name)
@@ -48,7 +48,7 @@ func TestSetDefaultsKeepsWhatIsSet(t *testing.T) {
 	c.ControlPlane.BackingStore.Etcd.Embedded.Enabled = true
 	c.ControlPlane.StatefulSet.HighAvailability.Replicas = 3
 	c.ControlPlane.Advanced.ClusterDomain = "corp.local"
-	c.Sync.ToHost.Pods = Toggle{Enabled: &off}
+	c.Sync.ToHost.Pods.Toggle = Toggle{Enabled: &off}
 	c.ControlPlane.StatefulSet.Persistence.VolumeClaim.Enabled = &off
 	c.SetDefaults()
 	c.SetDefaults()

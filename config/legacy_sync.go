@@ -13,7 +13,7 @@ func syncToggle(c *Config, kind string) *Toggle {
 	to, from := &c.Sync.ToHost, &c.Sync.FromHost
 	switch kind {
 	case "pods":
-		return &to.Pods
+		return &to.Pods.Toggle
 	case "services":
 		return &to.Services
 	case "endpoints":

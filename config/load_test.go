@@ -236,3 +236,16 @@ func write(t *testing.T, dir, name, content string) string {
 	}
 	return p
 }
+
+func TestLoadPodTokenSecrets(t *testing.T) {
+	c, _, err := Load([]byte("sync:\n  toHost:\n    pods:\n      enabled: true\n      useSecretsForSATokens: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Sync.ToHost.Pods.UseSecretsForSATokens || !c.Sync.ToHost.Pods.On(false) {
+		t.Errorf("pods: %+v", c.Sync.ToHost.Pods)
+	}
+	if _, _, err := Load([]byte("sync:\n  toHost:\n    pods:\n      useSecretForSATokens: true\n")); err == nil || !strings.Contains(err.Error(), "useSecretsForSATokens") {
+		t.Errorf("a misspelt key: %v", err)
+	}
+}

@@ -275,23 +275,32 @@ type Sync struct {
 // SyncToHost lists the virtual→host kinds; pods, services, endpoints, configmaps, secrets and
 // PVCs are on by default, the rest off.
 type SyncToHost struct {
-	Pods                   Toggle `json:"pods,omitempty"`
-	Services               Toggle `json:"services,omitempty"`
-	Endpoints              Toggle `json:"endpoints,omitempty"`
-	ConfigMaps             Toggle `json:"configMaps,omitempty"`
-	Secrets                Toggle `json:"secrets,omitempty"`
-	PersistentVolumeClaims Toggle `json:"persistentVolumeClaims,omitempty"`
-	Ingresses              Toggle `json:"ingresses,omitempty"`
-	NetworkPolicies        Toggle `json:"networkPolicies,omitempty"`
-	PriorityClasses        Toggle `json:"priorityClasses,omitempty"`
-	StorageClasses         Toggle `json:"storageClasses,omitempty"`
-	PersistentVolumes      Toggle `json:"persistentVolumes,omitempty"`
-	PodDisruptionBudgets   Toggle `json:"podDisruptionBudgets,omitempty"`
+	Pods                   PodSync `json:"pods,omitempty"`
+	Services               Toggle  `json:"services,omitempty"`
+	Endpoints              Toggle  `json:"endpoints,omitempty"`
+	ConfigMaps             Toggle  `json:"configMaps,omitempty"`
+	Secrets                Toggle  `json:"secrets,omitempty"`
+	PersistentVolumeClaims Toggle  `json:"persistentVolumeClaims,omitempty"`
+	Ingresses              Toggle  `json:"ingresses,omitempty"`
+	NetworkPolicies        Toggle  `json:"networkPolicies,omitempty"`
+	PriorityClasses        Toggle  `json:"priorityClasses,omitempty"`
+	StorageClasses         Toggle  `json:"storageClasses,omitempty"`
+	PersistentVolumes      Toggle  `json:"persistentVolumes,omitempty"`
+	PodDisruptionBudgets   Toggle  `json:"podDisruptionBudgets,omitempty"`
 	// PodRewriteImages maps virtual image names to host ones.
 	PodRewriteImages map[string]string `json:"podRewriteImages,omitempty"`
 	// RewriteHostsImage is the image of any helper container vkube adds to synced pods (legacy
 	// syncer flag --override-hosts-container-image), so that it can come from a private registry.
 	RewriteHostsImage string `json:"rewriteHostsImage,omitempty"`
+}
+
+// PodSync switches pod sync and says how synced pods get their virtual ServiceAccount token.
+type PodSync struct {
+	Toggle `json:",inline"`
+	// UseSecretsForSATokens keeps each pod's token in a host Secret instead of the host pod's
+	// annotations: one more host write per pod, but host users who may read pods and not
+	// Secrets cannot read virtual tokens (vcluster's option of the same name).
+	UseSecretsForSATokens bool `json:"useSecretsForSATokens,omitempty"`
 }
 
 // SyncFromHost lists the host→virtual kinds.

@@ -70,3 +70,13 @@ func TestUnknownDistro(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The endpoint controllers stay on in every distro ("*" less disabledControllers): the syncer
+// copies the slices that endpointslice-mirroring makes from a selectorless Service's Endpoints.
+func TestEndpointControllersStayOn(t *testing.T) {
+	for _, c := range disabledControllers {
+		if c == "endpoint" || c == "endpointslice" || c == "endpointslice-mirroring" {
+			t.Errorf("controller %s is disabled: selectorless Services would get no endpoints on the host", c)
+		}
+	}
+}

@@ -31,6 +31,10 @@ type DeleteOptions struct {
 	// DeleteNamespace deletes the host namespace too (always done for one `vkube create` made).
 	DeleteNamespace bool
 	Timeout         time.Duration
+
+	// DropDatabase drops the database vkube made for the virtual cluster on a shared database
+	// server (its DSN named none) before anything else goes.
+	DropDatabase bool
 }
 
 // ownedKinds are the namespaced kinds vkube or its chart create on the host. Everything of a
@@ -86,6 +90,11 @@ func Delete(ctx context.Context, host *hostflags.Flags, o DeleteOptions, progres
 			return fmt.Errorf("virtual cluster %s not found in namespace %s (vkube list shows them)", o.Name, o.Namespace)
 		}
 	}
+	if o.DropDatabase {
+		if err := dropDatabase(ctx, client, o, progress); err != nil {
+			return err
+		}
+	}
 	if release {
 		fmt.Fprintf(progress, "deleting virtual cluster %s in namespace %s\n", o.Name, o.Namespace)
 		u := action.NewUninstall(hcfg)
@@ -111,6 +120,7 @@ func Delete(ctx context.Context, host *hostflags.Flags, o DeleteOptions, progres
 			}
 		}
 	}
+	errs = append(errs, deleteClusterScopedTwins(ctx, dyn, o, progress))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

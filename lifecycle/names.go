@@ -18,6 +18,9 @@ const (
 	labelCluster  = "vkube.io/cluster"
 	// labelSynced marks host objects the syncer made (translate.LabelManagedBy).
 	labelSynced = "vkube.io/managed-by"
+	// labelHostNamespace marks the syncer's cluster-scoped twins with the host namespace of their
+	// virtual cluster (translate.LabelHostNamespace).
+	labelHostNamespace = "vkube.io/host-namespace"
 	// annotationCreatedNamespace marks a namespace `vkube create` made, so delete removes it.
 	annotationCreatedNamespace = "vkube.io/created-for"
 	// annotationPausedReplicas remembers the replicas of a paused virtual cluster.

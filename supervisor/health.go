@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +15,7 @@ import (
 
 // serveHealth serves /healthz (the supervisor runs: liveness never depends on the datastore, so
 // an outage does not get vkube restarted), /readyz (datastore and API serve) and /metrics.
-func serveHealth(ctx context.Context, addr string, ready func() error, reg *prometheus.Registry) (net.Addr, func(context.Context) error, error) {
+func serveHealth(ctx context.Context, addr string, ready func() error, reg *prometheus.Registry, profiling bool) (net.Addr, func(context.Context) error, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("health endpoint %s: %w", addr, err)
@@ -29,6 +30,13 @@ func serveHealth(ctx context.Context, addr string, ready func() error, reg *prom
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -33,6 +33,9 @@ type Options struct {
 	Port             int
 	// HealthAddress serves /healthz, /readyz and /metrics ("" : 127.0.0.1 on a free port).
 	HealthAddress string
+	// Profiling adds Go's /debug/pprof handlers to the health endpoint (as kube components'
+	// --profiling does).
+	Profiling bool
 	// KubeconfigPath is where the admin kubeconfig is written (default DataDir/kubeconfig.yaml).
 	KubeconfigPath string
 	// CertValidity of leaf certificates (default one year) and how often they are checked for

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -59,7 +58,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, err := backendKind(cfg)
+	kind, err := backend.KindOf(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +119,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	for _, c := range append(process.Collectors(), syncer.Collectors()...) {
 		_ = reg.Register(c)
 	}
-	addr, stop, err := serveHealth(ctx, orDefault(opts.HealthAddress, "127.0.0.1:0"), s.readyErr, reg)
+	addr, stop, err := serveHealth(ctx, orDefault(opts.HealthAddress, "127.0.0.1:0"), s.readyErr, reg, opts.Profiling)
 	if err != nil {
 		unlock()
 		return nil, err
@@ -144,7 +143,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		log.Info("certificates: " + c)
 	}
 
-	bcfg, err := backendConfig(opts, kind, pki, reg, distroName)
+	bcfg, err := backendConfig(opts, pki, reg, distroName)
 	if err != nil {
 		s.shutdown(context.Background())
 		return nil, err
@@ -364,57 +363,26 @@ func locateBinaries(d distro.Driver, name, version string, o *distro.Options) er
 	return nil
 }
 
-func backendKind(cfg *config.Config) (backend.Kind, error) {
-	switch k := cfg.BackendKind(); k {
-	case config.BackendSQLite:
-		return backend.SQLite, nil
-	case config.BackendMySQL:
-		return backend.MySQL, nil
-	case config.BackendPostgres:
-		return backend.Postgres, nil
-	case config.BackendEtcdEmbedded:
-		return backend.EtcdEmbedded, nil
-	case config.BackendEtcdExternal:
-		return backend.EtcdExternal, nil
-	default:
-		return "", fmt.Errorf("controlPlane.backingStore: cannot tell the datastore (%s): check the DSN's scheme", k)
+func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroName string) (backend.Config, error) {
+	bc, err := backend.ConfigFor(o.Config, o.Namespace)
+	if err != nil {
+		return bc, err
 	}
-}
-
-func backendConfig(o Options, kind backend.Kind, pki *certs.PKI, reg prometheus.Registerer, distroName string) (backend.Config, error) {
-	cfg := o.Config
-	bc := backend.Config{Kind: kind, DataDir: filepath.Join(o.DataDir, "datastore"), Logger: o.Logger, Registerer: reg,
-		DatabaseName: backend.DatabaseName(o.Namespace, cfg.Name),
-		// k3s and k0s run their own etcd client against a TCP URL; the k8s apiserver takes kine's socket.
-		ListenTCP: distroName == "k3s" || distroName == "k0s"}
-	ext := cfg.ControlPlane.BackingStore.Database.External
-	switch kind {
-	case backend.MySQL, backend.Postgres:
-		dsn, err := ext.DSN()
-		if err != nil {
+	bc.DataDir, bc.Logger, bc.Registerer = filepath.Join(o.DataDir, "datastore"), o.Logger, reg
+	// k3s and k0s run their own etcd client against a TCP URL; the k8s apiserver takes kine's socket.
+	bc.ListenTCP = distroName == "k3s" || distroName == "k0s"
+	if bc.Kind != backend.EtcdEmbedded {
+		return bc, nil
+	}
+	bc.Etcd = backend.EmbeddedEtcdConfig{
+		ServerCert: pki.Path(certs.EtcdServerCert), ServerKey: pki.Path(certs.EtcdServerKey),
+		PeerCert: pki.Path(certs.EtcdPeerCert), PeerKey: pki.Path(certs.EtcdPeerKey),
+		CA:     pki.Path(certs.EtcdCACert),
+		Client: backend.TLSFiles{CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
+	}
+	if len(o.Peers) > 0 {
+		if err := etcdMembers(o, &bc.Etcd); err != nil {
 			return bc, err
-		}
-		bc.DSN = dsn
-		bc.ClientTLS = backend.TLSFiles{CAFile: ext.CAFile, CertFile: ext.CertFile, KeyFile: ext.KeyFile}
-	case backend.EtcdExternal:
-		e := cfg.ControlPlane.BackingStore.Etcd.External
-		for _, ep := range strings.Split(e.Endpoint, ",") {
-			if ep = strings.TrimSpace(ep); ep != "" {
-				bc.Endpoints = append(bc.Endpoints, ep)
-			}
-		}
-		bc.ClientTLS = backend.TLSFiles{CAFile: e.TLS.CAFile, CertFile: e.TLS.CertFile, KeyFile: e.TLS.KeyFile}
-	case backend.EtcdEmbedded:
-		bc.Etcd = backend.EmbeddedEtcdConfig{
-			ServerCert: pki.Path(certs.EtcdServerCert), ServerKey: pki.Path(certs.EtcdServerKey),
-			PeerCert: pki.Path(certs.EtcdPeerCert), PeerKey: pki.Path(certs.EtcdPeerKey),
-			CA:     pki.Path(certs.EtcdCACert),
-			Client: backend.TLSFiles{CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
-		}
-		if len(o.Peers) > 0 {
-			if err := etcdMembers(o, &bc.Etcd); err != nil {
-				return bc, err
-			}
 		}
 	}
 	return bc, nil

@@ -40,6 +40,9 @@ description: urgent
 	if _, ok := h.GetLabels()[translate.LabelNamespace]; ok {
 		t.Error("a cluster-scoped twin has no namespace label")
 	}
+	if ns := h.GetLabels()[translate.LabelHostNamespace]; ns != "host" {
+		t.Errorf("host-namespace label %q: vkube delete selects a cluster's twins by it", ns)
+	}
 	if _, skip, _ := (priorityClasses{tctx: tctx}).toHost(context.Background(), mustObj(t, "metadata: {name: system-node-critical}\nvalue: 2000001000\n")); !skip {
 		t.Error("system classes are the host's own")
 	}

@@ -126,7 +126,9 @@ func (c *controller) worker(ctx context.Context) {
 		if quit {
 			return
 		}
+		began := time.Now()
 		err := c.reconcile(ctx, key)
+		reconcileDuration.WithLabelValues(c.res.gvr().Resource).Observe(time.Since(began).Seconds())
 		switch {
 		case errors.Is(err, errRequeue):
 			c.queue.AddAfter(key, 500*time.Millisecond)

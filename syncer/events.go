@@ -108,14 +108,15 @@ func (e *events) copy(ctx context.Context, key string) error {
 		Action:              ev.Action,
 	}
 	api := e.virtual.CoreV1().Events(ns)
-	live, err := api.Get(ctx, want.Name, metav1.GetOptions{})
+	// Most events are new: create first, and read the copy only when it exists already.
+	_, err = api.Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsNotFound(err) {
-		_, err = api.Create(ctx, want, metav1.CreateOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil // the virtual namespace is gone
-		}
+		return nil // the virtual namespace is gone
+	}
+	if !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	live, err := api.Get(ctx, want.Name, metav1.GetOptions{})
 	if err != nil || (live.Count == want.Count && live.Message == want.Message) {
 		return err
 	}

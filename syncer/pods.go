@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"vkube.io/vkube/syncer/translate"
 )
@@ -27,6 +28,8 @@ type pods struct {
 	services corelisters.ServiceLister
 	tokens   *tokens
 	nodes    *fakeNodes
+	// hostPods is the informer cache of the host pods vkube owns (set once the controllers exist).
+	hostPods cache.GenericLister
 }
 
 func (pods) gvr() schema.GroupVersionResource { return corev1.SchemeGroupVersion.WithResource("pods") }
@@ -48,7 +51,11 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 		return nil, false, errNotScheduled
 	}
 	hostName := translate.HostName(v.Name, v.Namespace, r.tctx.VCluster)
-	secret, err := r.tokens.ensure(ctx, &v, hostName)
+	var live *unstructured.Unstructured
+	if obj, err := r.hostPods.ByNamespace(r.tctx.HostNamespace).Get(hostName); err == nil {
+		live = obj.(*unstructured.Unstructured)
+	}
+	token, err := r.tokens.ensure(ctx, &v, hostName, live)
 	if err != nil {
 		return nil, false, fmt.Errorf("service account token: %w", err)
 	}
@@ -56,7 +63,7 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 	if err != nil {
 		return nil, false, err
 	}
-	p := translate.Pod{Context: r.tctx, TokenSecret: secret, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
+	p := translate.Pod{Context: r.tctx, Token: token, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
 		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: r.cfg.VirtualScheduler,
 		PriorityClassName: hostPriorityClass(r.cfg, v.Spec.PriorityClassName)}
 	h, err := p.HostPod(&v)

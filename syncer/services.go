@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,9 +21,7 @@ func (services) gvr() schema.GroupVersionResource {
 }
 
 func (r services) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
-	// The virtual default/kubernetes Service points at the virtual apiserver, and a replicated
-	// host Service is the host's own: neither gets a twin.
-	if v.GetNamespace() == "default" && v.GetName() == "kubernetes" || v.GetAnnotations()[AnnotationReplicatedFrom] != "" {
+	if !hasHostTwin(v) {
 		return nil, true, nil
 	}
 	var svc corev1.Service
@@ -34,6 +33,12 @@ func (r services) toHost(_ context.Context, v *unstructured.Unstructured) (*unst
 		return nil, false, err
 	}
 	return h, false, nil
+}
+
+// hasHostTwin: the virtual default/kubernetes Service points at the virtual apiserver, and a
+// replicated host Service is the host's own: neither gets a twin.
+func hasHostTwin(svc metav1.Object) bool {
+	return !(svc.GetNamespace() == "default" && svc.GetName() == "kubernetes") && svc.GetAnnotations()[AnnotationReplicatedFrom] == ""
 }
 
 // hostService translates a typed virtual Service (also used by the write-path webhook).

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -35,6 +36,9 @@ type Config struct {
 	Host          *rest.Config
 	// VirtualCA is the virtual cluster's serving CA, given to pods with their token.
 	VirtualCA []byte
+	// TokenSecrets puts each pod's virtual ServiceAccount token in a host Secret of its own
+	// instead of the host pod's annotations (which whoever may read host pods can read).
+	TokenSecrets bool
 	// APIHost/APIPort: where host pods reach the virtual apiserver.
 	APIHost string
 	APIPort int
@@ -86,6 +90,8 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	// Secret and itself), so the host client's rate bounds pods/s at half of it.
 	vcfg.QPS, vcfg.Burst = 400, 800
 	hcfg.QPS, hcfg.Burst = 300, 600
+	measureRequests(vcfg, "virtual")
+	measureRequests(hcfg, "host")
 	vdyn, err := dynamic.NewForConfig(vcfg)
 	if err != nil {
 		return nil, fmt.Errorf("syncer: virtual client: %w", err)
@@ -94,8 +100,8 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("syncer: host client: %w", err)
 	}
-	vcs := kubernetes.NewForConfigOrDie(vcfg)
-	hcs := kubernetes.NewForConfigOrDie(hcfg)
+	vcs := kubernetes.NewForConfigOrDie(protobuf(vcfg))
+	hcs := kubernetes.NewForConfigOrDie(protobuf(hcfg))
 	tctx := translate.Context{VCluster: cfg.Name, HostNamespace: cfg.HostNamespace}
 
 	vInf := dynamicinformer.NewDynamicSharedInformerFactory(vdyn, resync)
@@ -116,12 +122,15 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 
 	used := newUsage(podLister)
 	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}, disabled: cfg.RealNodes}
+	podTokens := &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, useSecrets: cfg.TokenSecrets, expiry: map[string]time.Time{}}
+	podKind := &pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes, tokens: podTokens}
+	slices := endpointSlices{tctx: tctx, services: svcLister, slices: vInf.ForResource(endpointSlices{}.gvr()).Lister()}
 	kinds := []syncedKind{
 		configMaps{tctx: tctx, used: used.configMap},
 		secrets{tctx: tctx, used: used.secret},
 		services{tctx: tctx},
-		&pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes,
-			tokens: &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, expiry: map[string]time.Time{}}},
+		slices,
+		podKind,
 	}
 	names := storageNames{tctx: tctx, volumes: cfg.PersistentVolumes}
 	if cfg.StorageClasses {
@@ -157,12 +166,14 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
 		hosted[kindOf(gvr.Resource)] = hinf.Lister()
 	}
+	podKind.hostPods, podTokens.hostSecrets = controllers["pods"].hLister, controllers["secrets"].hLister
 	var shared *hostStorageClasses
 	var sharedInf informers.SharedInformerFactory
 	if cfg.HostStorageClasses {
 		shared, sharedInf = newHostStorageClasses(hcs, vcs, typed, recorder, log)
 	}
 	hostEvents, hostEventInformers := newEvents(hcs, vcs, tctx, hosted, log)
+	slices.followServices(typed.Core().V1().Services().Informer(), controllers["endpointslices"])
 	// A pod that starts or stops using a ConfigMap or Secret changes whether it is synced.
 	_, _ = typed.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
@@ -221,6 +232,15 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	return s, nil
 }
 
+// protobuf makes typed clients speak protobuf: cheaper than JSON for both API servers and
+// vkube, under every watch event. (Dynamic clients stay on JSON, which unstructured needs.)
+func protobuf(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return c
+}
+
 // Ready is closed once every informer has synced and the controllers run.
 func (s *Syncer) Ready() <-chan struct{} { return s.ready }
 
@@ -239,5 +259,5 @@ func (s *Syncer) Stop(ctx context.Context) error {
 func kindOf(resource string) string {
 	return map[string]string{"pods": "Pod", "services": "Service", "configmaps": "ConfigMap", "secrets": "Secret",
 		"persistentvolumeclaims": "PersistentVolumeClaim", "ingresses": "Ingress", "poddisruptionbudgets": "PodDisruptionBudget",
-		"networkpolicies": "NetworkPolicy"}[resource]
+		"networkpolicies": "NetworkPolicy", "endpointslices": "EndpointSlice"}[resource]
 }

@@ -11,6 +11,7 @@ import (
 	"vkube.io/vkube/cmd/vkube/connectcmd"
 	"vkube.io/vkube/cmd/vkube/createcmd"
 	"vkube.io/vkube/cmd/vkube/deletecmd"
+	"vkube.io/vkube/cmd/vkube/dropdbcmd"
 	"vkube.io/vkube/cmd/vkube/listcmd"
 	"vkube.io/vkube/cmd/vkube/pausecmd"
 	"vkube.io/vkube/cmd/vkube/start"
@@ -48,6 +49,7 @@ namespace of a host cluster.`,
 		pausecmd.NewResumeCommand(os.Stderr),
 		deletecmd.NewCommand(os.Stderr),
 		start.NewCommand(os.Stdout, os.Stderr),
+		dropdbcmd.NewCommand(os.Stdout, os.Stderr),
 		versioncmd.NewCommand(os.Stdout),
 	)
 	return root

@@ -55,9 +55,12 @@ func (c Context) HostLabels(namespace string, labels map[string]string) map[stri
 // SafeLabelValue fits a value into a label's 63 characters.
 func SafeLabelValue(v string) string { return SafeName(v) }
 
-// Owned reports whether a host object was created by this virtual cluster.
+// Owned reports whether a host object was created by this virtual cluster. A cluster-scoped
+// twin made before LabelHostNamespace existed has none and counts as this cluster's.
 func (c Context) Owned(host *unstructured.Unstructured) bool {
-	return host.GetLabels()[LabelManagedBy] == c.VCluster
+	labels := host.GetLabels()
+	ns, marked := labels[LabelHostNamespace]
+	return labels[LabelManagedBy] == c.VCluster && (!marked || ns == c.HostNamespace)
 }
 
 // Stamp records the hash of the translation in the host object, for Changed to compare later.
@@ -85,13 +88,15 @@ func hash(obj map[string]any) string {
 const LabelFromHost = "vkube.io/from-host"
 
 // HostClusterObject starts the host twin of a cluster-scoped virtual object, like HostObject
-// but named with HostClusterScopedName and in no namespace.
+// but named with HostClusterScopedName, in no namespace, and marked with the host namespace
+// (what `vkube delete` selects the twins of one virtual cluster by).
 func (c Context) HostClusterObject(virtual *unstructured.Unstructured) *unstructured.Unstructured {
 	host := c.HostObject(virtual)
 	host.SetNamespace("")
 	host.SetName(HostClusterScopedName(virtual.GetName(), c.VCluster))
 	labels := host.GetLabels()
 	delete(labels, LabelNamespace)
+	labels[LabelHostNamespace] = c.HostNamespace
 	host.SetLabels(labels)
 	return host
 }

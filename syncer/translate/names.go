@@ -21,6 +21,10 @@ const (
 	AnnotationTranslation = "vkube.io/translation-hash"
 )
 
+// LabelHostNamespace is on cluster-scoped twins only: with LabelManagedBy it names the one virtual
+// cluster a twin belongs to, since two in different host namespaces may share a name.
+const LabelHostNamespace = "vkube.io/host-namespace"
+
 // maxName is the longest Kubernetes object name that is also a DNS label.
 const maxName = 63
 

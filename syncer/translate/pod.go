@@ -11,9 +11,8 @@ import (
 // Pod is what a pod translation needs beyond the virtual pod itself.
 type Pod struct {
 	Context
-	// TokenSecret is the host Secret holding the pod's virtual ServiceAccount token, the virtual
-	// CA (ca.crt) and its namespace: mounted where the app expects its service account.
-	TokenSecret string
+	// Token is the pod's virtual ServiceAccount token, mounted where the app expects it.
+	Token Token
 	// APIHost and APIPort are where pods reach the virtual apiserver (KUBERNETES_SERVICE_*).
 	APIHost string
 	APIPort int
@@ -55,6 +54,9 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	h.Annotations[AnnotationNamespace] = v.Namespace
 	h.Annotations[AnnotationUID] = string(v.UID)
 	h.Annotations[AnnotationKind] = "Pod"
+	// A virtual pod must not pass its own token annotations through to the host.
+	delete(h.Annotations, AnnotationToken)
+	delete(h.Annotations, AnnotationTokenCA)
 
 	spec := v.Spec.DeepCopy()
 	if p.KeepNodeName {
@@ -104,11 +106,12 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 		p.container((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), v, links)
 	}
 	h.Spec = *spec
+	p.Token.annotate(h)
 	return h, nil
 }
 
 // volume translates one volume in place; the service account token volume is fed from the
-// host Secret holding the virtual token.
+// virtual token (see Token).
 func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
 	switch {
 	case vol.ConfigMap != nil:
@@ -128,9 +131,9 @@ func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
 			switch {
 			case s.ServiceAccountToken != nil:
 				isToken = true
-				sources = append(sources, p.tokenSource(s.ServiceAccountToken.Path, "token"))
+				sources = append(sources, p.Token.source(s.ServiceAccountToken.Path, "token"))
 			case s.ConfigMap != nil && s.ConfigMap.Name == "kube-root-ca.crt":
-				sources = append(sources, p.tokenSource("ca.crt", "ca.crt"))
+				sources = append(sources, p.Token.source("ca.crt", "ca.crt"))
 			case s.ConfigMap != nil:
 				s.ConfigMap.Name = HostName(s.ConfigMap.Name, v.Namespace, p.VCluster)
 				sources = append(sources, s)
@@ -147,18 +150,11 @@ func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
 			}
 		}
 		vol.Projected.Sources = sources
-		if isToken && p.TokenSecret == "" {
+		if isToken && !p.Token.minted() {
 			return fmt.Errorf("volume %s needs a service account token but none was minted", vol.Name)
 		}
 	}
 	return nil
-}
-
-func (p Pod) tokenSource(path, key string) corev1.VolumeProjection {
-	return corev1.VolumeProjection{Secret: &corev1.SecretProjection{
-		LocalObjectReference: corev1.LocalObjectReference{Name: p.TokenSecret},
-		Items:                []corev1.KeyToPath{{Key: key, Path: path}},
-	}}
 }
 
 func (p Pod) container(c *corev1.Container, v *corev1.Pod, links bool) {

@@ -35,7 +35,7 @@ func virtualPod() *corev1.Pod {
 }
 
 func TestHostPod(t *testing.T) {
-	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, TokenSecret: "web-1-x-team-x-vc-token", APIHost: "10.96.0.7", APIPort: 443,
+	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, Token: Token{Secret: "web-1-x-team-x-vc-token"}, APIHost: "10.96.0.7", APIPort: 443,
 		ServiceEnv: ServiceEnv([]*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Name: "db-main", Namespace: "team"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.3.4", Ports: []corev1.ServicePort{{Name: "sql", Port: 5432}}}}}),
 		DNS:        &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.20"}}}
 	h, err := p.HostPod(virtualPod())
@@ -56,7 +56,7 @@ func TestHostPod(t *testing.T) {
 		t.Errorf("references not translated: %+v", s)
 	}
 	src := s.Volumes[2].Projected.Sources
-	if src[0].Secret == nil || src[0].Secret.Name != p.TokenSecret || src[0].Secret.Items[0].Key != "token" || src[1].Secret.Items[0].Key != "ca.crt" {
+	if src[0].Secret == nil || src[0].Secret.Name != p.Token.Secret || src[0].Secret.Items[0].Key != "token" || src[1].Secret.Items[0].Key != "ca.crt" {
 		t.Errorf("token volume: %+v", src)
 	}
 	if src[2].DownwardAPI.Items[0].FieldRef.FieldPath != fieldNamespace {
@@ -80,7 +80,7 @@ func TestHostPod(t *testing.T) {
 	}
 }
 
-func TestHostPodWithoutTokenSecret(t *testing.T) {
+func TestHostPodWithoutToken(t *testing.T) {
 	if _, err := (Pod{Context: Context{VCluster: "vc", HostNamespace: "h"}}).HostPod(virtualPod()); err == nil {
 		t.Fatal("a token volume without a minted token was accepted")
 	}
@@ -90,7 +90,7 @@ func TestHostPodPriorityClass(t *testing.T) {
 	v := virtualPod()
 	prio := int32(1000)
 	v.Spec.Priority = &prio
-	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, TokenSecret: "t"}
+	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, Token: Token{Secret: "t"}}
 	h, err := p.HostPod(v)
 	if err != nil {
 		t.Fatal(err)
@@ -101,5 +101,28 @@ func TestHostPodPriorityClass(t *testing.T) {
 	p.PriorityClassName = HostClusterScopedName("high", "vc")
 	if h, _ = p.HostPod(v); h.Spec.PriorityClassName != "vkube-vc-x-high" || h.Spec.Priority != nil {
 		t.Errorf("class %q priority %v: want the twin, resolved by the host", h.Spec.PriorityClassName, h.Spec.Priority)
+	}
+}
+
+func TestHostPodInlineToken(t *testing.T) {
+	v := virtualPod()
+	v.Annotations = map[string]string{AnnotationToken: "forged"}
+	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, Token: Token{JWT: "a.b.c", CA: []byte("PEM")}}
+	h, err := p.HostPod(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Annotations[AnnotationToken] != "a.b.c" || h.Annotations[AnnotationTokenCA] != "PEM" {
+		t.Errorf("token annotations: %v", h.Annotations)
+	}
+	src := h.Spec.Volumes[2].Projected.Sources
+	if src[0].DownwardAPI == nil || src[0].DownwardAPI.Items[0].FieldRef.FieldPath != "metadata.annotations['"+AnnotationToken+"']" ||
+		src[1].DownwardAPI == nil || src[1].DownwardAPI.Items[0].Path != "ca.crt" || src[1].DownwardAPI.Items[0].FieldRef.FieldPath != "metadata.annotations['"+AnnotationTokenCA+"']" {
+		t.Errorf("token volume: %+v", src)
+	}
+	for _, s := range src {
+		if s.Secret != nil {
+			t.Errorf("a Secret source with an inline token: %+v", s)
+		}
 	}
 }

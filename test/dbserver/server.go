@@ -126,6 +126,20 @@ func (s *Server) Databases() ([]string, error) {
 	}
 }
 
+// CreateDatabase makes a database of the user's, as an admin would.
+func (s *Server) CreateDatabase(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch s.Kind {
+	case KindPostgres:
+		return execSQL(ctx, "pgx", s.pgAdminDSN(), "CREATE DATABASE "+name)
+	case KindMariaDB:
+		return execSQL(ctx, "mysql", s.mariaDBAdminDSN(), "CREATE DATABASE "+name)
+	default:
+		return fmt.Errorf("dbserver: %s has no databases", s.Kind)
+	}
+}
+
 // Stop stops the server gracefully and waits for it to exit; its data and port are kept for
 // Start. Stopping a stopped server does nothing.
 func (s *Server) Stop() error {

@@ -65,8 +65,14 @@ type cli struct {
 }
 
 func newCLI(t *testing.T) *cli {
-	h := requireHost(t)
 	requireImage(t)
+	return hostCLI(t)
+}
+
+// hostCLI is a cli for commands that need no vkube image on the host (delete of a virtual
+// cluster that a local vkube ran).
+func hostCLI(t *testing.T) *cli {
+	h := requireHost(t)
 	home := t.TempDir()
 	kubeDir := filepath.Join(home, ".kube")
 	if err := os.MkdirAll(kubeDir, 0o700); err != nil {

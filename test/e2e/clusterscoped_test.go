@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +33,7 @@ func TestClusterScoped(t *testing.T) {
 	values := filepath.Join(t.TempDir(), "values.yaml")
 	if err := os.WriteFile(values, []byte(`sync:
   toHost:
+    pods: {useSecretsForSATokens: true}
     priorityClasses: {enabled: true}
     storageClasses: {enabled: true}
     persistentVolumes: {enabled: true}
@@ -139,6 +142,17 @@ func TestClusterScoped(t *testing.T) {
 		return err == nil && h.Status.Phase == corev1.PodRunning && h.Spec.PriorityClassName == hostPC &&
 			h.Spec.Priority != nil && *h.Spec.Priority == 1000
 	})
+	// With useSecretsForSATokens the token is in a host Secret, not in the host pod.
+	hostPod, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName("prio", "default", name), metav1.GetOptions{})
+	if err != nil || hostPod.Annotations[translate.AnnotationToken] != "" {
+		t.Fatalf("host pod carries its token in an annotation: %v", err)
+	}
+	if _, err := hc.CoreV1().Secrets(hostNS).Get(ctx, translate.SafeName(hostPod.Name+"-token"), metav1.GetOptions{}); err != nil {
+		t.Fatalf("token Secret: %v", err)
+	}
+	if out, err := execIn(ctx, v, "default", "prio", "/hello", "whoami"); err != nil || !strings.Contains(out, "system:serviceaccount:default:default") {
+		t.Fatalf("whoami with a Secret-held token: %q %v", out, err)
+	}
 
 	// StorageClass: the host twin, never the host's default.
 	manual := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "manual",
@@ -244,6 +258,78 @@ func TestClusterScoped(t *testing.T) {
 	}
 	if _, err := hc.SchedulingV1().PriorityClasses().Get(ctx, clash.Name, metav1.GetOptions{}); err != nil {
 		t.Fatalf("the host's own PriorityClass: %v", err)
+	}
+
+	deleteLeavesNoClusterScopedTwin(ctx, t, v.Stop, vc, hc, name, hostNS)
+}
+
+// deleteLeavesNoClusterScopedTwin: `vkube delete` removes the cluster-scoped twins a virtual
+// cluster still has, and only its own: a twin of a virtual cluster of the same name in another
+// host namespace stays.
+func deleteLeavesNoClusterScopedTwin(ctx context.Context, t *testing.T, stop func(), vc, hc kubernetes.Interface, name, hostNS string) {
+	dir := t.TempDir()
+	if _, err := vc.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "left"}, Value: 5}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vc.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "left"}, Provisioner: "kubernetes.io/no-provisioner"}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "left"}, Spec: corev1.PersistentVolumeSpec{
+		Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+		AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}},
+	}}
+	if _, err := vc.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ours := metav1.ListOptions{LabelSelector: translate.LabelManagedBy + "=" + name + "," + translate.LabelHostNamespace + "=" + hostNS}
+	twins := func() (names []string, allTerminating bool) {
+		allTerminating = true
+		note := func(o metav1.Object) {
+			names = append(names, o.GetName())
+			allTerminating = allTerminating && o.GetDeletionTimestamp() != nil
+		}
+		pcs, e1 := hc.SchedulingV1().PriorityClasses().List(ctx, ours)
+		scs, e2 := hc.StorageV1().StorageClasses().List(ctx, ours)
+		pvs, e3 := hc.CoreV1().PersistentVolumes().List(ctx, ours)
+		if err := errors.Join(e1, e2, e3); err != nil {
+			t.Fatalf("listing the cluster-scoped twins: %v", err)
+		}
+		for i := range pcs.Items {
+			note(&pcs.Items[i])
+		}
+		for i := range scs.Items {
+			note(&scs.Items[i])
+		}
+		for i := range pvs.Items {
+			note(&pvs.Items[i])
+		}
+		return names, allTerminating
+	}
+	poll(ctx, t, "three twins named "+translate.HostClusterScopedName("left", name)+" marked with the host namespace", func() bool {
+		names, _ := twins()
+		return len(names) == 3
+	})
+	elsewhere := &schedulingv1.PriorityClass{Value: 3, ObjectMeta: metav1.ObjectMeta{Name: translate.HostClusterScopedName("elsewhere", name),
+		Labels: map[string]string{translate.LabelManagedBy: name, translate.LabelHostNamespace: "vc-elsewhere"}}}
+	if _, err := hc.SchedulingV1().PriorityClasses().Create(ctx, elsewhere, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = hc.SchedulingV1().PriorityClasses().Delete(context.Background(), elsewhere.Name, metav1.DeleteOptions{})
+	})
+
+	stop() // so that no syncer recreates what delete removes
+	hostCLI(t).must(ctx, "delete", name, "-n", hostNS)
+	if names, allTerminating := twins(); !allTerminating {
+		t.Errorf("after vkube delete, cluster-scoped twins are left: %v", names)
+	}
+	poll(ctx, t, "no cluster-scoped twin left", func() bool {
+		names, _ := twins()
+		return len(names) == 0
+	})
+	if _, err := hc.SchedulingV1().PriorityClasses().Get(ctx, elsewhere.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("the twin of the virtual cluster %s of another host namespace: %v", name, err)
 	}
 }
 

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/backend"
@@ -38,6 +40,40 @@ func TestHAExternalPostgres(t *testing.T) {
 	}
 	if stored < w.Acked() {
 		t.Errorf("PostgreSQL holds %d of the writes, want at least the %d acknowledged", stored, w.Acked())
+	}
+	deleteDroppingDatabase(ctx, t, c, h, db)
+}
+
+// deleteDroppingDatabase: vkube delete --drop-database drops the virtual cluster's database from
+// a pod on the host. While the server is down it fails with the pod's words and leaves the
+// virtual cluster paused, not deleted; once the server is back, the same command finishes.
+func deleteDroppingDatabase(ctx context.Context, t *testing.T, c *cli, h haCluster, db *dbserver.Server) {
+	t.Helper()
+	own := backend.DatabaseName(h.ns, h.name)
+	if err := db.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	c.refused(ctx, "connection refused", "delete", h.name, "--drop-database")
+	sts, err := h.hc.AppsV1().StatefulSets(h.ns).Get(ctx, h.name, metav1.GetOptions{})
+	if err != nil || sts.Spec.Replicas == nil || *sts.Spec.Replicas != 0 {
+		t.Fatalf("after a failed drop the virtual cluster must be paused, not deleted: %v %+v", err, sts)
+	}
+	if err := db.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := c.must(ctx, "delete", h.name, "--drop-database")
+	if !strings.Contains(out, "dropped database "+own) || strings.Contains(out, db.Password()) {
+		t.Errorf("delete --drop-database does not say it dropped %s, or shows the password:\n%s", own, out)
+	}
+	dbs, err := db.Databases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(dbs, own) {
+		t.Errorf("database %s still there after delete --drop-database: %v", own, dbs)
+	}
+	if _, err := h.hc.CoreV1().Pods(h.ns).Get(ctx, h.name+"-drop-database", metav1.GetOptions{}); err == nil {
+		t.Errorf("pod %s-drop-database left behind", h.name)
 	}
 }
 
@@ -70,6 +106,11 @@ func TestHAExternalEtcd(t *testing.T) {
 	}
 	if stored < w.Acked() {
 		t.Errorf("the external etcd holds %d of the writes, want at least the %d acknowledged", stored, w.Acked())
+	}
+	// There is no database to drop: refused before anything is deleted.
+	c.refused(ctx, "nothing was deleted", "delete", name, "--drop-database")
+	if sts, err := h.hc.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil || sts.Spec.Replicas == nil || *sts.Spec.Replicas != 3 {
+		t.Errorf("a refused delete --drop-database changed the virtual cluster: %v %+v", err, sts)
 	}
 }
 

@@ -109,6 +109,9 @@ func TestWorkloadsRunOnHost(t *testing.T) {
 		if hp.Status.PodIP != p.Status.PodIP || hp.Status.Phase != corev1.PodRunning {
 			t.Errorf("host pod %s: phase %s IP %s, virtual IP %s", hp.Name, hp.Status.Phase, hp.Status.PodIP, p.Status.PodIP)
 		}
+		if hp.Annotations[translate.AnnotationToken] == "" {
+			t.Errorf("host pod %s has no virtual token annotation", hp.Name)
+		}
 		if hp.Spec.AutomountServiceAccountToken == nil || *hp.Spec.AutomountServiceAccountToken {
 			t.Errorf("host pod %s mounts host credentials", hp.Name)
 		}
@@ -141,6 +144,11 @@ func TestWorkloadsRunOnHost(t *testing.T) {
 			out, err = execIn(ctx, v, "web", client, "/hello", "get", url)
 			return err == nil && strings.Contains(out, "200 OK")
 		})
+	}
+	// The pod's own token, minted by vkube, works against the virtual API as an in-cluster client uses it.
+	out, err := execIn(ctx, v, "web", client, "/hello", "whoami")
+	if err != nil || !strings.Contains(out, "system:serviceaccount:web:default in namespace web") {
+		t.Fatalf("whoami from a virtual pod: %q %v", out, err)
 	}
 	logs, err := vc.CoreV1().Pods("web").GetLogs(pods.Items[1].Name, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil || !bytes.Contains(logs, []byte("listening")) {

@@ -8,8 +8,9 @@ import (
 	"vkube.io/vkube/config"
 )
 
-// buildConfig layers the config files, then the flags the user set, then defaults, and validates
-// the result. Flags that contradict each other are refused rather than silently preferred.
+// buildConfig layers the config files, then the flags the user set (VKUBE_DATASTORE_ENDPOINT
+// stands in for an unset --datastore-endpoint), then defaults, and validates the result. Flags
+// that contradict each other are refused rather than silently preferred.
 func buildConfig(f *flags, changed func(string) bool) (*config.Config, []string, error) {
 	cfg := &config.Config{}
 	var warnings []string
@@ -33,6 +34,9 @@ func buildConfig(f *flags, changed func(string) bool) (*config.Config, []string,
 	}
 	if f.kubernetesVersion != "" {
 		cfg.SetKubernetesVersion(f.kubernetesVersion)
+	}
+	if f.endpoint == "" {
+		f.endpoint = os.Getenv("VKUBE_DATASTORE_ENDPOINT")
 	}
 	if f.endpoint != "" && f.endpointFile != "" {
 		return nil, nil, fmt.Errorf("--datastore-endpoint and --datastore-endpoint-file both set: give the endpoint one way")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -34,6 +33,7 @@ type flags struct {
 	advertiseAddress  string
 	port              int
 	healthAddress     string
+	profiling         bool
 	kubeconfig        string
 	serviceCIDR       string
 	logFormat         string
@@ -82,26 +82,22 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.name, "name", "", "virtual cluster name: a DNS-1123 label of at most 52 characters (default: the config's name, or \"vkube\")")
+	addDatastoreFlags(cmd, f)
 	fl.StringVar(&f.dataDir, "data-dir", "", "directory for all state: PKI, datastore, kubeconfig (required)")
-	fl.StringArrayVarP(&f.configFiles, "config", "f", nil, "vkube.yaml or legacy vcluster values file; repeat to layer files")
 	fl.StringVar(&f.distro, "distro", "", "control-plane distro: k8s, eks, k3s or k0s (default k8s)")
 	fl.StringVar(&f.kubernetesVersion, "kubernetes-version", "", "Kubernetes version of the control plane, e.g. v1.34.2")
-	fl.StringVar(&f.backend, "backend", "", "datastore: sqlite, mysql, mariadb, postgres or etcd (default sqlite)")
-	fl.StringVar(&f.endpoint, "datastore-endpoint", "", "DSN (mysql://…, postgres://…) or etcd URLs (https://a:2379,https://b:2379); env VKUBE_DATASTORE_ENDPOINT")
-	fl.StringVar(&f.endpointFile, "datastore-endpoint-file", "", "file holding the datastore DSN or URLs")
 	fl.StringArrayVar(&f.tlsSANs, "tls-san", nil, "extra DNS name or IP for the API serving certificate; repeatable")
 	fl.StringVar(&f.bindAddress, "bind-address", "127.0.0.1", "address the API listens on")
 	fl.StringVar(&f.advertiseAddress, "advertise-address", "", "address the API advertises (default: the bind address)")
 	fl.IntVar(&f.port, "port", 0, "API port (default: a free port, kept across restarts)")
 	fl.StringVar(&f.healthAddress, "health-address", "127.0.0.1:0", "address of /healthz, /readyz and /metrics")
+	fl.BoolVar(&f.profiling, "profiling", false, "serve Go's /debug/pprof on the health address")
 	fl.StringVar(&f.kubeconfig, "kubeconfig-out", "", "where to write the admin kubeconfig (default DATA_DIR/kubeconfig.yaml)")
 	fl.StringVar(&f.serviceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default 10.96.0.0/12 standalone)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.DurationVar(&f.certValidity, "cert-validity", 0, "validity of leaf certificates (default one year; CAs ten years)")
 	fl.DurationVar(&f.certCheck, "cert-check-interval", time.Hour, "how often leaf certificates are checked and renewed when a third of their validity remains")
 	_ = fl.MarkHidden("cert-validity")
-	fl.StringVar(&f.namespace, "host-namespace", "", "host namespace the virtual cluster lives in and syncs its pods to")
 	fl.StringVar(&f.hostKubeconfig, "host-kubeconfig", "", "kubeconfig of the host cluster (empty: standalone, nothing is synced)")
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "reach the host cluster as this pod's service account (how the Helm chart runs vkube)")
 	fl.IntVar(&f.dnsPort, "dns-port", 0, "port of the DNS server for synced pods (default: a free port)")
@@ -109,7 +105,6 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.StringArrayVar(&f.peers, "peer", nil, "NAME=HOST of every replica of an HA virtual cluster on embedded etcd, this one included; repeatable")
 	fl.BoolVar(&f.isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("backend", cobra.FixedCompletions([]string{"sqlite", "mysql", "mariadb", "postgres", "etcd"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -121,9 +116,6 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	}
 	if f.dataDir == "" {
 		return fmt.Errorf("--data-dir is required: the directory that keeps this virtual cluster's state")
-	}
-	if f.endpoint == "" {
-		f.endpoint = os.Getenv("VKUBE_DATASTORE_ENDPOINT")
 	}
 	cfg, warnings, err := buildConfig(f, cmd.Flags().Changed)
 	if err != nil {
@@ -150,7 +142,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 		MemberName: f.memberName, Peers: peers,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
 		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,
-		HealthAddress: f.healthAddress, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,
+		HealthAddress: f.healthAddress, Profiling: f.profiling, KubeconfigPath: f.kubeconfig, Output: errOut, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@
 //	hello get URL          print the status and body of URL (exit 1 on error or non-2xx)
 //	hello lookup NAME      print the addresses NAME resolves to (exit 1 on error)
 //	hello write FILE TEXT  write TEXT to FILE (exit 1 on error)
+//	hello whoami           print the user the pod's service account token is, per the cluster's API
 package main
 
 import (
@@ -22,10 +23,12 @@ func main() {
 		err = get(args[0])
 	case mode == "lookup" && len(args) == 1:
 		err = lookup(args[0])
+	case mode == "whoami" && len(args) == 0:
+		err = whoami()
 	case mode == "write" && len(args) == 2:
 		err = os.WriteFile(args[0], []byte(args[1]), 0o644)
 	default:
-		err = fmt.Errorf("usage: hello [get URL | lookup NAME | write FILE TEXT]")
+		err = fmt.Errorf("usage: hello [get URL | lookup NAME | write FILE TEXT | whoami]")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hello:", err)
