@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -155,14 +156,18 @@ func (e *ensurer) ensureCA(a authority) error {
 }
 
 func (e *ensurer) ensureSAKey() error {
-	var key *rsa.PrivateKey
+	var key crypto.Signer
 	if keyPEM, ok := e.files[SAKey]; ok {
 		parsed, err := parseKey(SAKey, keyPEM)
 		if err != nil {
 			return err
 		}
-		if key, ok = parsed.(*rsa.PrivateKey); !ok {
-			return fmt.Errorf("%s is not an RSA key", SAKey)
+		switch parsed.(type) {
+		case *rsa.PrivateKey, *ecdsa.PrivateKey:
+			// RSA: made by vkube before it switched to ECDSA; kept, so tokens stay valid.
+			key = parsed
+		default:
+			return fmt.Errorf("%s is a %T; the apiserver signs tokens with RSA or ECDSA keys", SAKey, parsed)
 		}
 	} else {
 		if _, ok := e.files[SAPub]; ok {

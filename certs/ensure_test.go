@@ -3,6 +3,9 @@ package certs
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -164,11 +167,11 @@ func TestEnsureCreatesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rsaKey, ok := saKey.(*rsa.PrivateKey)
-	if !ok || rsaKey.N.BitLen() != 2048 {
-		t.Fatalf("sa.key is %T, want RSA 2048", saKey)
+	ecKey, ok := saKey.(*ecdsa.PrivateKey)
+	if !ok || ecKey.Curve != elliptic.P256() {
+		t.Fatalf("sa.key is %T, want ECDSA P-256", saKey)
 	}
-	if pub, _ := encodePublicKey(rsaKey.Public()); !bytes.Equal(pub, p.File(SAPub)) {
+	if pub, _ := encodePublicKey(ecKey.Public()); !bytes.Equal(pub, p.File(SAPub)) {
 		t.Error("sa.pub does not match sa.key")
 	}
 }
@@ -361,5 +364,27 @@ func TestEnsureRejectsBadOptions(t *testing.T) {
 	opts.RenewBefore = 2 * time.Hour
 	if _, _, err := Ensure(context.Background(), &memStore{}, t.TempDir(), opts); err == nil {
 		t.Fatal("renew-before longer than validity accepted")
+	}
+}
+
+// TestEnsureKeepsAnRSAServiceAccountKey: a bundle from before the switch to ECDSA keeps its RSA
+// key, or every token already issued would stop working.
+func TestEnsureKeepsAnRSAServiceAccountKey(t *testing.T) {
+	store := &memStore{}
+	dir := t.TempDir()
+	ensure(t, store, dir, testOptions())
+	old, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.files[SAKey], err = encodeKey(old); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := ensure(t, store, dir, testOptions())
+	if !bytes.Equal(p.File(SAKey), store.files[SAKey]) {
+		t.Fatal("the RSA key was replaced")
+	}
+	if pub, _ := encodePublicKey(old.Public()); !bytes.Equal(pub, p.File(SAPub)) {
+		t.Error("sa.pub does not match the kept RSA key")
 	}
 }

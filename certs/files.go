@@ -61,7 +61,7 @@ const (
 	// SchedulerKey is the key of SchedulerCert.
 	SchedulerKey = "scheduler.key"
 
-	// SAKey is the RSA service-account signing key (--service-account-signing-key-file).
+	// SAKey is the service-account signing key (ECDSA; RSA when an older vkube made it) (--service-account-signing-key-file).
 	SAKey = "sa.key"
 	// SAPub is the service-account public key (--service-account-key-file).
 	SAPub = "sa.pub"

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -85,11 +86,11 @@ func (c *controller) enqueueHost(obj any) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok || !c.tctx.Owned(u) {
+	m, err := meta.Accessor(obj)
+	if err != nil || !c.tctx.Owned(m) {
 		return
 	}
-	ann := u.GetAnnotations()
+	ann := m.GetAnnotations()
 	if ann[translate.AnnotationName] == "" {
 		return
 	}

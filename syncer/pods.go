@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -33,6 +34,10 @@ type pods struct {
 }
 
 func (pods) gvr() schema.GroupVersionResource { return corev1.SchemeGroupVersion.WithResource("pods") }
+
+func (pods) informers(virtual, host informers.SharedInformerFactory) (v, h cache.SharedIndexInformer) {
+	return virtual.Core().V1().Pods().Informer(), host.Core().V1().Pods().Informer()
+}
 
 func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
 	var v corev1.Pod

@@ -113,6 +113,8 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
 	})
 	typed := informers.NewSharedInformerFactory(vcs, resync)
+	hostTyped := informers.NewSharedInformerFactoryWithOptions(hcs, resync, informers.WithNamespace(cfg.HostNamespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name }))
 	podLister := typed.Core().V1().Pods().Lister()
 	svcLister := typed.Core().V1().Services().Lister()
 
@@ -162,6 +164,14 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
 			continue
 		}
+		if t, ok := k.(typedKind); ok {
+			vi, hi := t.informers(typed, hostTyped)
+			c := newController(k, tctx, vdyn, hdyn, vi, hi, recorder, log)
+			gvk := gvr.GroupVersion().WithKind(kindOf(gvr.Resource))
+			c.vLister, c.hLister = unstructuredLister{typed: c.vLister, gvk: gvk}, unstructuredLister{typed: c.hLister, gvk: gvk}
+			controllers[gvr.Resource], hosted[gvk.Kind] = c, c.hLister
+			continue
+		}
 		hinf := hInf.ForResource(gvr)
 		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
 		hosted[kindOf(gvr.Resource)] = hinf.Lister()
@@ -190,6 +200,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		hInf.Start(ctx.Done())
 		hClusterInf.Start(ctx.Done())
 		typed.Start(ctx.Done())
+		hostTyped.Start(ctx.Done())
 		if sharedInf != nil {
 			sharedInf.Start(ctx.Done())
 		}
@@ -203,6 +214,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			}
 		}
 		typed.WaitForCacheSync(ctx.Done())
+		hostTyped.WaitForCacheSync(ctx.Done())
 		if sharedInf != nil {
 			sharedInf.WaitForCacheSync(ctx.Done())
 			go shared.run(ctx)

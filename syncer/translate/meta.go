@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -57,7 +58,7 @@ func SafeLabelValue(v string) string { return SafeName(v) }
 
 // Owned reports whether a host object was created by this virtual cluster. A cluster-scoped
 // twin made before LabelHostNamespace existed has none and counts as this cluster's.
-func (c Context) Owned(host *unstructured.Unstructured) bool {
+func (c Context) Owned(host metav1.Object) bool {
 	labels := host.GetLabels()
 	ns, marked := labels[LabelHostNamespace]
 	return labels[LabelManagedBy] == c.VCluster && (!marked || ns == c.HostNamespace)
