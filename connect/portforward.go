@@ -263,12 +263,18 @@ func watchPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod,
 			return
 		case <-t.C:
 		}
-		p, err := client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || (err == nil && (p.UID != pod.UID || p.DeletionTimestamp != nil)) {
+		live, err := client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if podGone(pod, live, err) {
 			gone()
 			return
 		}
 	}
+}
+
+// podGone tells whether reading pod again (live, err) shows it deleted, replaced (a new UID
+// under the same name) or terminating; another error says nothing.
+func podGone(pod, live *corev1.Pod, err error) bool {
+	return apierrors.IsNotFound(err) || (err == nil && (live.UID != pod.UID || live.DeletionTimestamp != nil))
 }
 
 // dialer upgrades to the pod's portforward subresource over WebSockets, falling back to SPDY

@@ -44,41 +44,51 @@ func podSecurityViolation(level string, v *corev1.Pod) (string, error) {
 // Security Standard. A refused pod is not synced (its host twin, if any, is removed: the level
 // says what may run on the host) and gets a Warning event PodSecurity.
 func (r *pods) refusedByPodSecurity(ctx context.Context, v *corev1.Pod) bool {
-	why, err := podSecurityViolation(r.cfg.PodSecurityStandard, v)
-	if err != nil {
-		// The checks are compiled in; failing them open would defeat the point.
-		why = "cannot evaluate the Pod Security Standard: " + err.Error()
-	}
-	if why == "" {
+	ev := podSecurityRefusal(r.cfg.PodSecurityStandard, v, metav1.Now())
+	if ev == nil {
 		return false
 	}
-	if err := podSecurityEvent(ctx, r.virtual.CoreV1().Events(v.Namespace), v, "not synced to the host: "+why); err != nil && r.cfg.Logger != nil {
+	if err := recordOnce(ctx, r.virtual.CoreV1().Events(v.Namespace), ev); err != nil && r.cfg.Logger != nil {
 		r.cfg.Logger.Warn("recording a PodSecurity event", "pod", v.Namespace+"/"+v.Name, "error", err)
 	}
 	return true
 }
 
-type eventCreator interface {
-	Create(ctx context.Context, e *corev1.Event, opts metav1.CreateOptions) (*corev1.Event, error)
-}
-
-// podSecurityEvent records the refusal once per pod and message: its name is derived from
-// both, so the reconciles that follow (resyncs, host deletions) do not pile up copies.
-func podSecurityEvent(ctx context.Context, events eventCreator, v *corev1.Pod, msg string) error {
+// podSecurityRefusal is the Warning event PodSecurity for a pod that violates level, nil when
+// it does not. Its name is derived from the pod's UID and the message, so the reconciles that
+// follow (resyncs, host deletions) record it once instead of piling up copies.
+func podSecurityRefusal(level string, v *corev1.Pod, now metav1.Time) *corev1.Event {
+	why, err := podSecurityViolation(level, v)
+	if err != nil {
+		// The checks are compiled in; failing them open would defeat the point.
+		why = "cannot evaluate the Pod Security Standard: " + err.Error()
+	}
+	if why == "" {
+		return nil
+	}
+	msg := "not synced to the host: " + why
 	sum := sha256.Sum256([]byte(string(v.UID) + "\x00" + msg))
 	name := v.Name
 	if len(name) > 200 {
 		name = name[:200]
 	}
-	now := metav1.Now()
-	_, err := events.Create(ctx, &corev1.Event{
+	return &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{Name: name + ".podsecurity-" + hex.EncodeToString(sum[:5]), Namespace: v.Namespace},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: v.Namespace, Name: v.Name,
 			UID: v.UID, ResourceVersion: v.ResourceVersion},
 		Reason: "PodSecurity", Message: msg, Type: corev1.EventTypeWarning,
 		Source:         corev1.EventSource{Component: "vkube-syncer"},
 		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-	}, metav1.CreateOptions{})
+	}
+}
+
+type eventCreator interface {
+	Create(ctx context.Context, e *corev1.Event, opts metav1.CreateOptions) (*corev1.Event, error)
+}
+
+// recordOnce creates ev; one of the same name already recorded is the same refusal.
+func recordOnce(ctx context.Context, events eventCreator, ev *corev1.Event) error {
+	_, err := events.Create(ctx, ev, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}

@@ -1,13 +1,11 @@
 package syncer
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 )
 
@@ -61,31 +59,42 @@ func TestPodSecurityViolation(t *testing.T) {
 	}
 }
 
-func TestRefusedPodGetsOneEvent(t *testing.T) {
-	ctx := context.Background()
-	virtual := fake.NewClientset()
-	r := &pods{cfg: &Config{PodSecurityStandard: "baseline"}, virtual: virtual}
+func TestPodSecurityRefusalIsOneEventPerPodAndMessage(t *testing.T) {
+	now := metav1.Now()
 	bad := podWith(func(s *corev1.PodSpec) {
 		s.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
 	})
-	for range 3 {
-		if !r.refusedByPodSecurity(ctx, bad) {
-			t.Fatal("a privileged pod is synced under baseline")
-		}
+	e := podSecurityRefusal("baseline", bad, now)
+	if e == nil {
+		t.Fatal("a privileged pod is synced under baseline")
 	}
-	evs, _ := virtual.CoreV1().Events("web").List(ctx, metav1.ListOptions{})
-	if len(evs.Items) != 1 {
-		t.Fatalf("%d events for one refusal, want 1: %+v", len(evs.Items), evs.Items)
-	}
-	e := evs.Items[0]
-	if e.Reason != "PodSecurity" || e.Type != corev1.EventTypeWarning || e.InvolvedObject.Name != "p" || e.InvolvedObject.UID != "uid-1" ||
+	if e.Namespace != "web" || e.Reason != "PodSecurity" || e.Type != corev1.EventTypeWarning || e.InvolvedObject.Name != "p" || e.InvolvedObject.UID != "uid-1" ||
 		!strings.Contains(e.Message, `not synced to the host: violates PodSecurity "baseline:latest": privileged`) {
 		t.Errorf("event: %+v", e)
 	}
-	if r.refusedByPodSecurity(ctx, podWith(nil)) {
+	// The apiserver refuses a second Event of the same name: every reconcile of the same
+	// refusal names it alike, another pod (a new UID) or another reason does not.
+	if again := podSecurityRefusal("baseline", bad, metav1.Now()); again.Name != e.Name {
+		t.Errorf("the same refusal named %q, then %q", e.Name, again.Name)
+	}
+	recreated := bad.DeepCopy()
+	recreated.UID = "uid-2"
+	if other := podSecurityRefusal("baseline", recreated, now); other.Name == e.Name {
+		t.Errorf("a recreated pod's refusal reuses the name %q", e.Name)
+	}
+	if other := podSecurityRefusal("restricted", bad, now); other.Name == e.Name {
+		t.Errorf("a refusal for another reason reuses the name %q", e.Name)
+	}
+	long := podWith(nil)
+	long.Name = strings.Repeat("a", 253)
+	long.Spec.HostNetwork = true
+	if n := podSecurityRefusal("baseline", long, now).Name; len(n) > 253 {
+		t.Errorf("event name of %d characters", len(n))
+	}
+	if podSecurityRefusal("baseline", podWith(nil), now) != nil {
 		t.Error("a plain pod is refused under baseline")
 	}
-	if (&pods{cfg: &Config{}, virtual: virtual}).refusedByPodSecurity(ctx, bad) {
+	if podSecurityRefusal("", bad, now) != nil {
 		t.Error("a pod is refused with no level set")
 	}
 }

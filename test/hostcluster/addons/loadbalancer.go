@@ -85,16 +85,21 @@ func (lb *loadBalancer) allocate(svc *corev1.Service) (netip.Addr, error) {
 			used[a] = true
 		}
 	}
-	if want, err := netip.ParseAddr(svc.Spec.LoadBalancerIP); err == nil && lb.pool.Contains(want) && !used[want] {
+	return freeAddress(lb.pool, used, svc.Spec.LoadBalancerIP)
+}
+
+// freeAddress is requested when it is a free address of pool, else pool's first free address.
+func freeAddress(pool netip.Prefix, used map[netip.Addr]bool, requested string) (netip.Addr, error) {
+	if want, err := netip.ParseAddr(requested); err == nil && pool.Contains(want) && !used[want] {
 		return want, nil
 	}
 	// The pool's first and last addresses are skipped, as on a subnet.
-	for a := lb.pool.Addr().Next(); lb.pool.Contains(a.Next()); a = a.Next() {
+	for a := pool.Addr().Next(); pool.Contains(a.Next()); a = a.Next() {
 		if !used[a] {
 			return a, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("load balancer pool %s is exhausted", lb.pool)
+	return netip.Addr{}, fmt.Errorf("load balancer pool %s is exhausted", pool)
 }
 
 func (lb *loadBalancer) setIngress(ctx context.Context, svc *corev1.Service, key string, ip *netip.Addr) error {
