@@ -88,6 +88,7 @@ func (b *kineBackend) listen(ctx context.Context, cfg Config, dsn *externalDSN, 
 			return fmt.Errorf("database server %s unreachable: %w", dsn.info.Host, err)
 		}
 	}
+	checkCreates()
 	lctx, cancel := context.WithCancel(ctx)
 	_, err := endpoint.Listen(lctx, endpoint.Config{
 		Listener:             listener,

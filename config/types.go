@@ -235,6 +235,10 @@ type Advanced struct {
 	// VirtualScheduler runs a scheduler inside the virtual cluster, whatever the distro (legacy
 	// `sync.nodes.enableScheduler`); for k8s and eks, distro.<name>.scheduler.enabled does too.
 	VirtualScheduler Toggle `json:"virtualScheduler,omitempty"`
+	// PageOutStartupCode gives back, a minute after each control-plane process starts, the pages
+	// of its executable it touched only while starting (on by default; Linux 5.10 or later, and
+	// CAP_SYS_NICE for the children).
+	PageOutStartupCode Toggle `json:"pageOutStartupCode,omitempty"`
 }
 
 // CoreDNS is the virtual cluster's DNS server, a Deployment inside the virtual cluster.

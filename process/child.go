@@ -104,6 +104,9 @@ func (c *Child) Healthy() bool {
 	return c.healthy
 }
 
+// Probed says whether the child has a health probe; Healthy is false for one that has none.
+func (c *Child) Probed() bool { return c.spec.Healthy != nil }
+
 // PID is the process id of the current incarnation (0 between restarts).
 func (c *Child) PID() int {
 	c.mu.Lock()

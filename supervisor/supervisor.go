@@ -116,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1), unlock: unlock, host: host}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, c := range append(process.Collectors(), syncer.Collectors()...) {
+	for _, c := range append(append(process.Collectors(), syncer.Collectors()...), pagedOutBytes) {
 		_ = reg.Register(c)
 	}
 	addr, stop, err := serveHealth(ctx, orDefault(opts.HealthAddress, "127.0.0.1:0"), s.readyErr, reg, opts.Profiling)
@@ -223,6 +223,9 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 	}
 	log.Info("virtual cluster ready", "kubeconfig", s.Kubeconfig, "server", server)
 	close(s.ready)
+	if s.opts.Config.ControlPlane.Advanced.PageOutStartupCode.On(true) {
+		go s.pageOutStartupCode(ctx, cp)
+	}
 	s.renewCerts(ctx, local, server, contextName)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"vkube.io/vkube/test/dbserver"
 )
@@ -89,18 +90,33 @@ func TestDatabaseOutage(t *testing.T) {
 			for _, cm := range list.Items {
 				have[cm.Name] = true
 			}
-			lost := 0
+			var lost []string
 			for _, n := range acked {
 				if !have[n] {
-					lost++
+					lost = append(lost, n)
 				}
 			}
-			if lost > 0 {
-				t.Fatalf("%d of %d acknowledged writes lost", lost, len(acked))
+			if len(lost) > 0 {
+				t.Fatalf("%d of %d acknowledged writes missing from a LIST: %s", len(lost), len(acked), describeLost(cs, lost))
 			}
 			t.Logf("%s outage: %d acknowledged writes (%d before the outage), none lost", tc.name, len(acked), beforeOutage)
 		})
 	}
+}
+
+// describeLost says, for each ConfigMap a LIST lacks, whether a GET (read from the datastore,
+// not the watch cache) finds it: found means the apiserver's watch missed the write.
+func describeLost(cs kubernetes.Interface, names []string) string {
+	var out []string
+	for _, n := range names {
+		cm, err := cs.CoreV1().ConfigMaps("default").Get(context.Background(), n, metav1.GetOptions{})
+		if err != nil {
+			out = append(out, n+" (GET: "+err.Error()+")")
+		} else {
+			out = append(out, n+" (GET finds it at resourceVersion "+cm.ResourceVersion+")")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // TestUnreachableDatabase starts against a database that is down: vkube stays up, says in its
