@@ -2,11 +2,15 @@ package integration
 
 import (
 	"context"
+	"net/http"
+	"path"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -14,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/config"
@@ -25,7 +30,7 @@ import (
 func TestIsolationAgainstAnAPIServer(t *testing.T) {
 	v := apiServer(t, "vc-isolation")
 	c := v.Client()
-	t.Run("creates, updates and removes only its own", func(t *testing.T) { applyOwnsOnlyItsObjects(t, c) })
+	t.Run("creates, updates and removes only its own", func(t *testing.T) { applyOwnsOnlyItsObjects(t, recordingWrites(t, v.RESTConfig())) })
 	t.Run("leaves an object it does not own", func(t *testing.T) { applyLeavesTheUsersObject(t, c) })
 	t.Run("repairs a drifted object", func(t *testing.T) { applyRepairsDrift(t, c) })
 	t.Run("reports host refusals", func(t *testing.T) { applyReportsRefusals(t, c, impersonating(t, v.RESTConfig(), "namespace-admin")) })
@@ -57,36 +62,54 @@ func mustCreate[T any](t *testing.T, create func(context.Context, T, metav1.Crea
 	}
 }
 
-// versions are the resourceVersions of vkube's isolation objects: a write changes one.
-func versions(t *testing.T, c kubernetes.Interface, ns, vcluster string) map[string]string {
-	t.Helper()
-	ctx := t.Context()
-	get := func(obj metav1.Object, err error) string {
-		if err != nil {
-			t.Fatal(err)
-		}
-		return obj.GetResourceVersion()
-	}
-	return map[string]string{
-		isolation.LimitRangeName(vcluster):         get(c.CoreV1().LimitRanges(ns).Get(ctx, isolation.LimitRangeName(vcluster), metav1.GetOptions{})),
-		isolation.QuotaName(vcluster):              get(c.CoreV1().ResourceQuotas(ns).Get(ctx, isolation.QuotaName(vcluster), metav1.GetOptions{})),
-		isolation.WorkloadsPolicyName(vcluster):    get(c.NetworkingV1().NetworkPolicies(ns).Get(ctx, isolation.WorkloadsPolicyName(vcluster), metav1.GetOptions{})),
-		isolation.ControlPlanePolicyName(vcluster): get(c.NetworkingV1().NetworkPolicies(ns).Get(ctx, isolation.ControlPlanePolicyName(vcluster), metav1.GetOptions{})),
-	}
+// writeRecorder is a client that notes every write it sends: the apiserver's own controllers
+// also write status, so resourceVersions cannot tell whether a caller wrote.
+type writeRecorder struct {
+	kubernetes.Interface
+	mu     sync.Mutex
+	writes []string
 }
 
-func changed(before, after map[string]string) []string {
-	var out []string
-	for name, rv := range after {
-		if before[name] != rv {
-			out = append(out, name)
-		}
+func recordingWrites(t *testing.T, cfg *rest.Config) *writeRecorder {
+	t.Helper()
+	r := &writeRecorder{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method != http.MethodGet {
+				r.mu.Lock()
+				r.writes = append(r.writes, req.Method+" "+path.Base(req.URL.Path))
+				r.mu.Unlock()
+			}
+			return next.RoundTrip(req)
+		})
+	})
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	r.Interface = c
+	return r
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// during returns the writes sent while do ran, sorted.
+func (r *writeRecorder) during(do func()) []string {
+	r.mu.Lock()
+	from := len(r.writes)
+	r.mu.Unlock()
+	do()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]string(nil), r.writes[from:]...)
 	sort.Strings(out)
 	return out
 }
 
-func applyOwnsOnlyItsObjects(t *testing.T, c kubernetes.Interface) {
+func applyOwnsOnlyItsObjects(t *testing.T, c *writeRecorder) {
 	ctx := t.Context()
 	const ns, vc = "vc-team-a", "team-a"
 	createNamespace(ctx, t, c, ns, nil)
@@ -119,22 +142,13 @@ func applyOwnsOnlyItsObjects(t *testing.T, c kubernetes.Interface) {
 		t.Errorf("control plane may not reach its datastore: %+v", cp.Spec.Egress)
 	}
 
-	// The quota controller writes the quota's status once; only Apply's writes count below.
-	pollT(t, time.Minute, "the quota's status", func() bool {
-		q, err := c.CoreV1().ResourceQuotas(ns).Get(ctx, isolation.QuotaName(vc), metav1.GetOptions{})
-		return err == nil && len(q.Status.Hard) > 0
-	})
-	before := versions(t, c, ns, vc)
-	apply()
-	if w := changed(before, versions(t, c, ns, vc)); len(w) != 0 {
-		t.Errorf("a second apply changed %v", w)
+	if w := c.during(apply); len(w) != 0 {
+		t.Errorf("a second apply wrote %v", w)
 	}
 	// The DNS Service's endpoint appearing changes one policy.
 	mustCreate(t, c.DiscoveryV1().EndpointSlices(ns).Create, controlPlaneSlice(ns, vc, vc+"-dns", 40053, corev1.ProtocolUDP))
-	before = versions(t, c, ns, vc)
-	apply()
-	if w := strings.Join(changed(before, versions(t, c, ns, vc)), ", "); w != isolation.WorkloadsPolicyName(vc) {
-		t.Errorf("apply after the DNS Service changed: %s", w)
+	if w := strings.Join(c.during(apply), ", "); w != "PUT "+isolation.WorkloadsPolicyName(vc) {
+		t.Errorf("apply after the DNS Service wrote: %s", w)
 	}
 
 	// Turned off: vkube's objects go, the user's stay.
@@ -221,6 +235,13 @@ func applyReportsRefusals(t *testing.T, admin kubernetes.Interface, tenant kuber
 	mustCreate(t, admin.RbacV1().RoleBindings(ns).Create, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "no-quotas"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "no-quotas"},
 		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "namespace-admin"}}})
+	// The authorizer learns of the binding through its informers, a moment after the write.
+	pollT(t, time.Minute, "the tenant's Role to take effect", func() bool {
+		r, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "namespace-admin", ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "list", Group: "discovery.k8s.io", Resource: "endpointslices"}}},
+			metav1.CreateOptions{})
+		return err == nil && r.Status.Allowed
+	})
 
 	err := isolation.Apply(ctx, tenant, ns, vc, isolatedPolicies(), nil)
 	if err == nil || !strings.Contains(err.Error(), "creating host ResourceQuota vc-team-d/team-d-quota") || !strings.Contains(err.Error(), "forbidden") {
