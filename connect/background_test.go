@@ -55,7 +55,8 @@ func TestStopBackground(t *testing.T) {
 	}
 
 	// A process that looks like the proxy is stopped.
-	proxy := exec.Command("sh", "-c", "sleep 30", "connect", "vc", "--namespace", "team", "--local-port", "1", "--"+InternalProxyFlag)
+	// Not a lone command: dash would exec sleep in place of itself, and the arguments with it.
+	proxy := exec.Command("sh", "-c", "sleep 30; exit 0", "connect", "vc", "--namespace", "team", "--local-port", "1", "--"+InternalProxyFlag)
 	if err := proxy.Start(); err != nil {
 		t.Fatal(err)
 	}
