@@ -110,7 +110,9 @@ func (e *env) startWriteRun(ctx context.Context, be, side string, r int) (time.D
 			}
 			return out
 		}
-		if took, err = b.start(ctx, e, ds.bare, ds.external, false); err != nil {
+		// The controller manager starts after the clock stops, as vkube's does; writing, it
+		// runs as under vkube: its informers see every ConfigMap on both sides.
+		if took, err = b.start(ctx, e, ds.bare, ds.external, e.parts["write"]); err != nil {
 			_ = stop()
 			return 0, w, err
 		}
