@@ -28,6 +28,10 @@ func (b checkedCreates) Create(ctx context.Context, key string, value []byte, le
 	if err != nil {
 		return rev, err
 	}
+	// The usual case, without reading the value back: the key was created at the answered revision.
+	if _, kv, err := b.Backend.Get(ctx, key, 0, true); err == nil && kv != nil && kv.CreateRevision == rev {
+		return rev, nil
+	}
 	for _, at := range []int64{0, rev} {
 		created, err := b.createdWith(ctx, key, at, value)
 		if err != nil {
