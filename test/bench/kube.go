@@ -77,13 +77,12 @@ type writeResult struct {
 }
 
 // benchWrites creates n ConfigMaps one after another in a fresh namespace, then LISTs them once.
-func benchWrites(ctx context.Context, cfg *rest.Config, n int) (writeResult, error) {
+func benchWrites(ctx context.Context, cfg *rest.Config, ns string, n int) (writeResult, error) {
 	var r writeResult
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return r, err
 	}
-	const ns = "bench"
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return r, fmt.Errorf("namespace: %w", err)
 	}

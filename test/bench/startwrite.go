@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -13,9 +14,16 @@ import (
 	"vkube.io/vkube/test/dbserver"
 )
 
-// Figures 1 and 4 share their runs: each run starts a fresh cluster (timed: figure 1), lets it
-// settle, creates ConfigMaps one by one and LISTs them (timed: figure 4), and stops it. Repeats
-// are interleaved: repeat r runs every backend, vkube then bare (bare first on odd repeats).
+// Figures 1 and 4 are measured apart. The start figure starts each fresh cluster alone on the
+// machine and stops it once usable; repeat r runs every backend, vkube then bare (bare first on
+// odd repeats).
+//
+// The write figure pairs its sides: this machine's speed drifts by more than the target's margin
+// between runs a minute apart (the CPU time of one identical write run varied by 60%), so each
+// repeat starts a vkube and a bare cluster side by side, lets both settle, and writes to them in
+// turns, vkube-bare-bare-vkube (bare first on odd repeats): a drift within the repeat weighs on
+// both sides alike. A side's sample is the mean of its rounds, and the ratio is the median over
+// repeats of vkube's sample over bare's of the same repeat.
 
 // datastoreFor is how one backend is reached by each side of one run.
 type datastoreFor struct {
@@ -26,120 +34,212 @@ type datastoreFor struct {
 	cleanup   func()
 }
 
+// sideRun is one running cluster of one side on one backend.
+type sideRun struct {
+	side string
+	took time.Duration // from start to usable
+	cfg  *rest.Config
+	stop func() error
+	pids func() []int // the processes serving the API, for their CPU time
+	done []func()     // after stop: the datastore's cleanup, the scratch dir's removal
+}
+
+// close stops the cluster and removes what it left.
+func (s *sideRun) close() {
+	if err := s.stop(); err != nil {
+		progress("stopping %s: %v", s.side, err)
+	}
+	for i := len(s.done) - 1; i >= 0; i-- {
+		s.done[i]()
+	}
+}
+
+// sidesOf is the order of the sides in repeat r.
+func (e *env) sidesOf(r int) []string {
+	switch {
+	case !e.bare:
+		return []string{"vkube"}
+	case r%2 == 1:
+		return []string{"bare", "vkube"}
+	default:
+		return []string{"vkube", "bare"}
+	}
+}
+
 func runStartWrite(ctx context.Context, e *env) error {
+	if e.parts["start"] {
+		if err := runStarts(ctx, e); err != nil {
+			return err
+		}
+	}
+	if e.parts["write"] {
+		return runWrites(ctx, e)
+	}
+	return nil
+}
+
+func runStarts(ctx context.Context, e *env) error {
 	for r := 0; r < e.repeats; r++ {
 		for _, be := range e.backends {
-			sides := []string{"vkube", "bare"}
-			if r%2 == 1 {
-				sides = []string{"bare", "vkube"}
-			}
-			for _, side := range sides {
-				if side == "bare" && !e.bare {
-					continue
-				}
+			for _, side := range e.sidesOf(r) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				startS, w, err := e.startWriteRun(ctx, be, side, r)
+				s := sample{Backend: be, Side: side, Repeat: r}
+				run, err := e.startSide(ctx, be, side, "start", r, false)
 				if err != nil {
-					progress("start/write %s %s repeat %d: %v", be, side, r+1, err)
+					progress("start %s %s repeat %d: %v", be, side, r+1, err)
+					s.Error = errString(err, "no start time")
+				} else {
+					s.Seconds = seconds(run.took)
+					run.close()
 				}
-				if e.parts["start"] {
-					s := sample{Backend: be, Side: side, Repeat: r, Seconds: seconds(startS)}
-					if startS == 0 {
-						s.Error = errString(err, "no start time")
-					}
-					e.results.add(&e.results.Start, s)
-				}
-				if e.parts["write"] {
-					s := sample{Backend: be, Side: side, Repeat: r, Seconds: seconds(w.Creates + w.List),
-						Detail: map[string]float64{"createsSeconds": seconds(w.Creates), "listMs": float64(w.List.Microseconds()) / 1000, "cpuSeconds": w.CPU}}
-					if err != nil || w.Creates == 0 {
-						s = sample{Backend: be, Side: side, Repeat: r, Error: errString(err, "no write time")}
-					}
-					e.results.add(&e.results.Write, s)
-				}
+				e.results.add(&e.results.Start, s)
 			}
 		}
 	}
 	return nil
 }
 
-// startWriteRun is one fresh cluster of one side on one backend.
-func (e *env) startWriteRun(ctx context.Context, be, side string, r int) (time.Duration, writeResult, error) {
-	var w writeResult
-	name := fmt.Sprintf("%s-%s-r%d", side, be, r)
+func runWrites(ctx context.Context, e *env) error {
+	for r := 0; r < e.repeats; r++ {
+		for _, be := range e.backends {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for _, s := range e.writeRepeat(ctx, be, r) {
+				e.results.add(&e.results.Write, s)
+			}
+		}
+	}
+	return nil
+}
+
+// writeRepeat is one repeat of the write figure on one backend: a sample per side.
+func (e *env) writeRepeat(ctx context.Context, be string, r int) []sample {
+	order := e.sidesOf(r)
+	runs := map[string]*sideRun{}
+	failed := map[string]error{}
+	defer func() {
+		for _, run := range runs {
+			run.close()
+		}
+	}()
+	for _, side := range order {
+		run, err := e.startSide(ctx, be, side, "write", r, true)
+		if err != nil {
+			progress("write %s %s repeat %d: start: %v", be, side, r+1, err)
+			failed[side] = err
+			continue
+		}
+		runs[side] = run
+	}
+	if err := sleepCtx(ctx, e.settle); err != nil {
+		return nil
+	}
+	back := slices.Clone(order)
+	slices.Reverse(back)
+	rounds := append(slices.Clone(order), back...)
+	var total = map[string]writeResult{}
+	for i, side := range rounds {
+		run := runs[side]
+		if run == nil || failed[side] != nil {
+			continue
+		}
+		cpu := cpuSeconds(run.pids()...)
+		w, err := benchWrites(ctx, run.cfg, fmt.Sprintf("bench-%d", i), e.creates)
+		if err != nil {
+			failed[side] = fmt.Errorf("writes: %w", err)
+			progress("write %s %s repeat %d: %v", be, side, r+1, err)
+			continue
+		}
+		w.CPU = cpuSeconds(run.pids()...) - cpu
+		progress("write %s on %s (repeat %d, round %d): %d creates %.2fs, LIST %.1fms, %.2f CPU-s", side, be, r+1, i+1, e.creates, w.Creates.Seconds(), float64(w.List.Microseconds())/1000, w.CPU)
+		t := total[side]
+		t.Creates += w.Creates
+		t.List += w.List
+		t.CPU += w.CPU
+		t.Items++ // here: the rounds summed
+		total[side] = t
+	}
+	var out []sample
+	for _, side := range order {
+		s := sample{Backend: be, Side: side, Repeat: r}
+		t := total[side]
+		if err := failed[side]; err != nil || t.Items == 0 {
+			s.Error = errString(err, "no write time")
+			out = append(out, s)
+			continue
+		}
+		n := time.Duration(t.Items)
+		s.Seconds = seconds((t.Creates + t.List) / n)
+		s.Detail = map[string]float64{"createsSeconds": seconds(t.Creates / n), "listMs": float64((t.List / n).Microseconds()) / 1000,
+			"cpuSeconds": t.CPU / float64(t.Items), "rounds": float64(t.Items)}
+		out = append(out, s)
+	}
+	return out
+}
+
+// startSide starts a fresh cluster of one side on one backend and waits until it is usable. The
+// bare side's controller manager starts after the clock stops when withKCM, as vkube's does: its
+// informers then see every ConfigMap of the write figure on both sides.
+func (e *env) startSide(ctx context.Context, be, side, figure string, r int, withKCM bool) (*sideRun, error) {
+	name := fmt.Sprintf("%s-%s-%s-r%d", figure, side, be, r)
 	dir := filepath.Join(e.work, "startwrite", name)
+	run := &sideRun{side: side}
 	if !e.keep {
-		defer os.RemoveAll(dir)
+		run.done = append(run.done, func() { _ = os.RemoveAll(dir) })
+	}
+	fail := func(err error) (*sideRun, error) {
+		if run.stop != nil {
+			run.close()
+		} else {
+			for _, f := range run.done {
+				f()
+			}
+		}
+		return nil, err
 	}
 	ds, err := e.datastore(be, name)
 	if err != nil {
-		return 0, w, err
+		return fail(err)
 	}
-	defer ds.cleanup()
-
-	var took time.Duration
-	var cfg *rest.Config
-	var stop func() error
-	var pids func() []int // the processes serving the API, for their CPU time
+	run.done = append(run.done, ds.cleanup)
 	switch side {
 	case "vkube":
 		began := time.Now()
-		v, err := startVkube(e, "vk-"+be+"-r"+fmt.Sprint(r), dir, ds.vkubeArgs, ds.vkubeEnv)
+		v, err := startVkube(e, fmt.Sprintf("vk-%s-%s-r%d", figure, be, r), dir, ds.vkubeArgs, ds.vkubeEnv)
 		if err != nil {
-			return 0, w, err
+			return fail(err)
 		}
-		stop = v.stop
-		pids = func() []int { return []int{v.proc.pid()} }
-		if took, err = v.waitUsable(ctx, began, 3*time.Minute); err != nil {
-			_ = stop()
-			return 0, w, err
+		run.stop = v.stop
+		run.pids = func() []int { return []int{v.proc.pid()} }
+		if run.took, err = v.waitUsable(ctx, began, 3*time.Minute); err != nil {
+			return fail(err)
 		}
-		cfg = v.cfg
+		run.cfg = v.cfg
 	default:
 		b, err := prepareBare(ctx, e, "bare-"+be, dir)
 		if err != nil {
-			return 0, w, err
+			return fail(err)
 		}
-		stop = b.stop
-		pids = func() []int {
+		run.stop = b.stop
+		run.pids = func() []int {
 			var out []int
 			for _, p := range b.pids() {
 				out = append(out, p)
 			}
 			return out
 		}
-		// The controller manager starts after the clock stops, as vkube's does; writing, it
-		// runs as under vkube: its informers see every ConfigMap on both sides.
-		if took, err = b.start(ctx, e, ds.bare, ds.external, e.parts["write"]); err != nil {
-			_ = stop()
-			return 0, w, err
+		if run.took, err = b.start(ctx, e, ds.bare, ds.external, withKCM); err != nil {
+			return fail(err)
 		}
-		if cfg, err = restConfig(b.admin); err != nil {
-			_ = stop()
-			return 0, w, err
+		if run.cfg, err = restConfig(b.admin); err != nil {
+			return fail(err)
 		}
 	}
-	progress("start %s on %s (repeat %d): usable in %.2fs", side, be, r+1, took.Seconds())
-	if e.parts["write"] {
-		if err := sleepCtx(ctx, e.settle); err != nil {
-			_ = stop()
-			return took, w, err
-		}
-		cpu := cpuSeconds(pids()...)
-		w, err = benchWrites(ctx, cfg, e.creates)
-		if err != nil {
-			_ = stop()
-			return took, w, fmt.Errorf("writes: %w", err)
-		}
-		w.CPU = cpuSeconds(pids()...) - cpu
-		progress("write %s on %s (repeat %d): %d creates %.2fs, LIST %.1fms, %.2f CPU-s", side, be, r+1, e.creates, w.Creates.Seconds(), float64(w.List.Microseconds())/1000, w.CPU)
-	}
-	if err := stop(); err != nil {
-		progress("stopping %s: %v", name, err)
-	}
-	return took, w, nil
+	progress("start %s on %s (%s, repeat %d): usable in %.2fs", side, be, figure, r+1, run.took.Seconds())
+	return run, nil
 }
 
 // datastore prepares the datastore of one run: database servers are started once and shared
