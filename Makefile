@@ -20,7 +20,7 @@ kube-binaries:
 	hack/kube-binaries.sh $(KUBE_VERSION)
 
 ## test-deps: everything the tests run against: databases, etcd, both Kubernetes versions, the host cluster's parts, helm
-test-deps: helm kwok
+test-deps: helm kwok kube-router
 	hack/test-deps.sh
 	hack/host-deps.sh
 	hack/etcd-server.sh
@@ -32,6 +32,11 @@ test-deps: helm kwok
 .PHONY: helm
 helm:
 	hack/helm.sh
+
+## kube-router: kube-router (built from the Go module proxy into the cache), whose network policy controller the e2e tests run on the host cluster to show isolation cutting traffic
+.PHONY: kube-router
+kube-router:
+	hack/kube-router.sh
 
 ## kwok: kwok and its stages (built from the Go module proxy into the cache), for the host cluster's optional kwok node the sync figures of `make bench` put pods on
 .PHONY: kwok

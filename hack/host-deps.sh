@@ -7,7 +7,7 @@ set -euo pipefail
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-"$(dirname "$0")/apt-install.sh" host-deps containerd runc containernetworking-plugins iptables conntrack
+"$(dirname "$0")/apt-install.sh" host-deps containerd runc containernetworking-plugins iptables conntrack ipset
 
 # The packaged containerd listens on /run/containerd/containerd.sock; ours never does, so a
 # packaged daemon that started anyway is recognisable by its default socket.

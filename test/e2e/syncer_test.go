@@ -41,11 +41,21 @@ func startOnHostWith(t *testing.T, name string, args ...string) (*framework.VClu
 		t.Fatal(err)
 	}
 	ns := "vc-" + name
-	ctx := context.Background()
-	// A namespace left by an earlier run may still be terminating.
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	hostNamespace(t, hc, ns)
+	v := framework.New(t, vkubeBin, name, append([]string{"--host-kubeconfig", h.Kubeconfig(), "--host-namespace", ns,
+		"--bind-address", "0.0.0.0", "--advertise-address", h.Config().NodeIP}, args...)...)
+	v.Start()
+	v.WaitReady(3 * time.Minute)
+	return v, hc, ns
+}
+
+// hostNamespace creates a host namespace that the test's end deletes, waiting out one an
+// earlier run left terminating.
+func hostNamespace(t *testing.T, hc kubernetes.Interface, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	poll(pctx, t, "host namespace "+ns, func() bool {
+	poll(ctx, t, "host namespace "+ns, func() bool {
 		_, err := hc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			live, gerr := hc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -56,11 +66,6 @@ func startOnHostWith(t *testing.T, name string, args ...string) (*framework.VClu
 	t.Cleanup(func() {
 		_ = hc.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 	})
-	v := framework.New(t, vkubeBin, name, append([]string{"--host-kubeconfig", h.Kubeconfig(), "--host-namespace", ns,
-		"--bind-address", "0.0.0.0", "--advertise-address", h.Config().NodeIP}, args...)...)
-	v.Start()
-	v.WaitReady(3 * time.Minute)
-	return v, hc, ns
 }
 
 func helloDeployment(name string, replicas int32) *appsv1.Deployment {

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 )
 
 // ensureDNSService publishes the host CoreDNS as kube-system/kube-dns: a Service without a
@@ -44,12 +45,12 @@ func (c Config) ensureDNSService(ctx context.Context, client kubernetes.Interfac
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints: []discoveryv1.Endpoint{{
 			Addresses:  []string{c.NodeIP},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)},
-			NodeName:   ptr(c.NodeName),
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			NodeName:   ptr.To(c.NodeName),
 		}},
 		Ports: []discoveryv1.EndpointPort{
-			{Name: ptr("dns"), Protocol: ptr(corev1.ProtocolUDP), Port: &port},
-			{Name: ptr("dns-tcp"), Protocol: ptr(corev1.ProtocolTCP), Port: &port},
+			{Name: ptr.To("dns"), Protocol: ptr.To(corev1.ProtocolUDP), Port: &port},
+			{Name: ptr.To("dns-tcp"), Protocol: ptr.To(corev1.ProtocolTCP), Port: &port},
 		},
 	}
 	if _, err := client.DiscoveryV1().EndpointSlices(slice.Namespace).Create(ctx, slice, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -57,5 +58,3 @@ func (c Config) ensureDNSService(ctx context.Context, client kubernetes.Interfac
 	}
 	return nil
 }
-
-func ptr[T any](v T) *T { return &v }

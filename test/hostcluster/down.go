@@ -43,7 +43,7 @@ func Down(ctx context.Context, dir string) error {
 	l := newLayout(dir)
 	var errs []error
 	// The kubelet and the addons first, so nothing restarts what is being killed.
-	errs = append(errs, l.stopAll(addonsName, "coredns", "kube-proxy", "kubelet")...)
+	errs = append(errs, l.stopAll(addonsName, "coredns", kubeRouterName, "kube-proxy", "kubelet")...)
 	errs = append(errs, killCgroup(cfg.cgroupRoot(), 10*time.Second))
 	errs = append(errs, l.stopAll("containerd")...)
 	errs = append(errs, l.stopAll("kube-scheduler", "kube-controller-manager")...)
@@ -59,7 +59,8 @@ func Down(ctx context.Context, dir string) error {
 	errs = append(errs, removeShimSockets(sockets))
 	errs = append(errs, unmountAll(dir))
 	errs = append(errs, removeCgroup(cfg.cgroupRoot()))
-	errs = append(errs, sweepChains(ctx))
+	errs = append(errs, sweepChains(ctx, chainPrefixes))
+	errs = append(errs, destroyIPSets(ctx))
 	errs = append(errs, cfg.removeNetwork(ctx))
 	errs = append(errs, removeHostFiles(dir))
 	errs = append(errs, release(dir))

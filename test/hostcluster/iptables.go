@@ -8,21 +8,21 @@ import (
 	"strings"
 )
 
-// chainPrefixes are the chains kubelet, kube-proxy and the CNI plugins create.
+// chainPrefixes are the chains kubelet, kube-proxy, kube-router and the CNI plugins create.
 var chainPrefixes = []string{"KUBE-", "CNI-"}
 
 // ipFamilies are the iptables front ends; kubelet and kube-proxy set up IPv6 chains too.
 var ipFamilies = [][2]string{{"iptables-save", "iptables-restore"}, {"ip6tables-save", "ip6tables-restore"}}
 
-// sweepChains deletes every rule that jumps to a chain with one of chainPrefixes, then those
-// chains, in one iptables-restore transaction per family. It touches no other rule.
-func sweepChains(ctx context.Context) error {
+// sweepChains deletes every rule that jumps to a chain with one of prefixes, then those chains,
+// in one iptables-restore transaction per family. It touches no other rule.
+func sweepChains(ctx context.Context, prefixes []string) error {
 	for _, fam := range ipFamilies {
 		saved, err := command(ctx, fam[0])
 		if err != nil {
 			return fmt.Errorf("iptables: %w", err)
 		}
-		script := sweepScript(saved)
+		script := sweepScript(saved, prefixes)
 		if script == "" {
 			continue
 		}
@@ -39,7 +39,7 @@ func sweepChains(ctx context.Context) error {
 
 // sweepScript turns iptables-save output into the iptables-restore input that removes the
 // prefixed chains: -D for each rule elsewhere that targets them, -F and -X for the chains.
-func sweepScript(saved string) string {
+func sweepScript(saved string, prefixes []string) string {
 	var out strings.Builder
 	var table string
 	var deletes, chains []string
@@ -48,12 +48,12 @@ func sweepScript(saved string) string {
 		case strings.HasPrefix(line, "*"):
 			table, deletes, chains = line, nil, nil
 		case strings.HasPrefix(line, ":"):
-			if name, _, _ := strings.Cut(line[1:], " "); ours(name) {
+			if name, _, _ := strings.Cut(line[1:], " "); ours(name, prefixes) {
 				chains = append(chains, name)
 			}
 		case strings.HasPrefix(line, "-A "):
 			fields := strings.Fields(line)
-			if !ours(fields[1]) && targetsOurs(fields) {
+			if !ours(fields[1], prefixes) && targetsOurs(fields, prefixes) {
 				deletes = append(deletes, "-D"+strings.TrimPrefix(line, "-A"))
 			}
 		case line == "COMMIT":
@@ -76,17 +76,17 @@ func sweepScript(saved string) string {
 	return out.String()
 }
 
-func targetsOurs(fields []string) bool {
+func targetsOurs(fields []string, prefixes []string) bool {
 	for i := 0; i+1 < len(fields); i++ {
-		if (fields[i] == "-j" || fields[i] == "-g") && ours(fields[i+1]) {
+		if (fields[i] == "-j" || fields[i] == "-g") && ours(fields[i+1], prefixes) {
 			return true
 		}
 	}
 	return false
 }
 
-func ours(chain string) bool {
-	for _, p := range chainPrefixes {
+func ours(chain string, prefixes []string) bool {
+	for _, p := range prefixes {
 		if strings.HasPrefix(chain, p) {
 			return true
 		}
@@ -107,7 +107,7 @@ func leftoverChains(ctx context.Context) ([]string, error) {
 			if strings.HasPrefix(line, "*") {
 				table = line[1:]
 			}
-			if name, _, _ := strings.Cut(strings.TrimPrefix(line, ":"), " "); strings.HasPrefix(line, ":") && ours(name) {
+			if name, _, _ := strings.Cut(strings.TrimPrefix(line, ":"), " "); strings.HasPrefix(line, ":") && ours(name, chainPrefixes) {
 				left = append(left, fam[0][:len(fam[0])-5]+" "+table+" "+name)
 			}
 		}

@@ -28,10 +28,10 @@ COMMIT
 -X CNI-HOSTPORT-DNAT
 COMMIT
 `
-	if got := sweepScript(saved); got != want {
+	if got := sweepScript(saved, chainPrefixes); got != want {
 		t.Fatalf("sweepScript:\n%s\nwant:\n%s", got, want)
 	}
-	if got := sweepScript("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"); got != "" {
+	if got := sweepScript("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n", chainPrefixes); got != "" {
 		t.Fatalf("sweepScript of a table without our chains = %q, want nothing", got)
 	}
 }

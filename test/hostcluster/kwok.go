@@ -52,12 +52,18 @@ func KwokNodeSelector() map[string]string { return map[string]string{"type": "kw
 // FindKwok is the kwok binary of hack/kwok.sh (the newest version in the cache whose stages
 // file is next to it), or "" when it was not built.
 func FindKwok() string {
-	dirs, _ := filepath.Glob(filepath.Join(binaries.CacheDir(), "tools", "kwok-v*"))
+	return newestTool("kwok", "kwok", func(bin string) bool { return exists(kwokStages(bin)) })
+}
+
+// newestTool is binary in the newest cache dir tools/<tool>-vX.Y.Z that holds it executable
+// (and complete says is whole), or "".
+func newestTool(tool, binary string, complete func(bin string) bool) string {
+	dirs, _ := filepath.Glob(filepath.Join(binaries.CacheDir(), "tools", tool+"-v*"))
 	slices.SortFunc(dirs, func(a, b string) int {
-		return compareVersions(filepath.Base(b)[len("kwok-"):], filepath.Base(a)[len("kwok-"):])
+		return compareVersions(filepath.Base(b)[len(tool)+1:], filepath.Base(a)[len(tool)+1:])
 	})
 	for _, d := range dirs {
-		if bin := filepath.Join(d, "kwok"); executable(bin) && exists(kwokStages(bin)) {
+		if bin := filepath.Join(d, binary); executable(bin) && (complete == nil || complete(bin)) {
 			return bin
 		}
 	}

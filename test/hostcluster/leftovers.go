@@ -8,7 +8,8 @@ import (
 )
 
 // Leftovers lists what of the cluster in dir is still on the machine: processes started from
-// it, mounts under it, its cgroups, KUBE-/CNI- iptables chains, its bridge and its node IP.
+// it, mounts under it, its cgroups, KUBE-/CNI- iptables chains, the NetworkPolicy agent's
+// ipsets, its bridge and its node IP.
 // Empty after a successful Down.
 func Leftovers(ctx context.Context, dir string) ([]string, error) {
 	dir, err := filepath.Abs(dir)
@@ -40,6 +41,13 @@ func Leftovers(ctx context.Context, dir string) ([]string, error) {
 	}
 	for _, c := range chains {
 		left = append(left, "chain "+c)
+	}
+	sets, err := leftoverIPSets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("leftovers: %w", err)
+	}
+	for _, s := range sets {
+		left = append(left, "ipset "+s)
 	}
 	if exists(filepath.Join("/sys/class/net", cfg.Bridge)) {
 		left = append(left, "bridge "+cfg.Bridge)

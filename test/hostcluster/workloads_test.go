@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/test/hostcluster"
 	"vkube.io/vkube/test/images"
@@ -113,7 +114,7 @@ func (w *workloads) nonRootWritesPVC(t *testing.T) {
 		return p.Status.Phase == corev1.ClaimBound, nil
 	})
 	writer := w.pod("writer", []string{"write", "/data/written-by-1000", "ok"})
-	writer.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr(int64(1000)), RunAsGroup: ptr(int64(1000)), RunAsNonRoot: ptr(true)}
+	writer.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To(int64(1000)), RunAsGroup: ptr.To(int64(1000)), RunAsNonRoot: ptr.To(true)}
 	writer.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"},
 	}}}
@@ -168,7 +169,7 @@ func (w *workloads) pod(name string, args []string) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: ptr(int64(1)),
+			TerminationGracePeriodSeconds: ptr.To(int64(1)),
 			Containers: []corev1.Container{{
 				Name: "hello", Image: images.Hello.Ref, ImagePullPolicy: corev1.PullIfNotPresent, Args: args,
 			}},
@@ -238,5 +239,3 @@ func httpGet(ctx context.Context, url string) string {
 	body, _ := io.ReadAll(resp.Body)
 	return fmt.Sprintf("%s %s", resp.Status, body)
 }
-
-func ptr[T any](v T) *T { return &v }
