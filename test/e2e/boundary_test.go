@@ -120,11 +120,7 @@ func TestHostRefusals(t *testing.T) {
 // TestMapServices: seed 000's cert-manager mapping (fromHost) and seed 004 §4.2 (fromVirtual),
 // each with an HTTP request through the mapped Service.
 func TestMapServices(t *testing.T) {
-	h := requireHost(t)
-	hc, err := h.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, hc := requireHostClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	infra := "infra-e2e"
@@ -149,6 +145,7 @@ func TestMapServices(t *testing.T) {
 	deployHello(ctx, t, vc, "default", "hello")
 	pods, _ := vc.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
 	var out string
+	var err error
 	poll(ctx, t, "a virtual pod reaching the host Service through kube-system/echo", func() bool {
 		out, err = execIn(ctx, v, "default", pods.Items[0].Name, "/hello", "get", "http://echo.kube-system/")
 		return err == nil && strings.Contains(out, "200 OK")

@@ -37,11 +37,7 @@ func helloPod(name string, mutate func(*corev1.PodSpec)) *corev1.Pod {
 // is taken off the host by the syncer, a plain pod still runs (with the LimitRange's defaults), and
 // what a user made by hand in the host namespace is untouched, also when isolation is turned off.
 func TestIsolation(t *testing.T) {
-	h := requireHost(t)
-	hc, err := h.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, hc := requireHostClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	const name, hostNS = "iso", "vc-iso"

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"vkube.io/vkube/test/framework"
 	"vkube.io/vkube/test/hostcluster"
 )
@@ -52,6 +54,17 @@ func TestMain(m *testing.M) {
 }
 
 // requireHost skips, or fails in CI, when the host cluster could not be brought up.
+// requireHostClient is requireHost with a cluster-admin client of the host.
+func requireHostClient(t *testing.T) (*hostcluster.Cluster, kubernetes.Interface) {
+	t.Helper()
+	h := requireHost(t)
+	hc, err := h.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, hc
+}
+
 func requireHost(t *testing.T) *hostcluster.Cluster {
 	t.Helper()
 	if hostErr != nil {

@@ -21,11 +21,7 @@ import (
 // virtual API with its token. Before the agent runs, the same request goes through: the
 // policies are what cut it.
 func TestNetworkIsolation(t *testing.T) {
-	h := requireHost(t)
-	hc, err := h.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, hc := requireHostClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	const hostApps = "netiso-host"

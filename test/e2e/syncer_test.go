@@ -35,11 +35,7 @@ func startOnHost(t *testing.T, name string) (*framework.VCluster, kubernetes.Int
 
 func startOnHostWith(t *testing.T, name string, args ...string) (*framework.VCluster, kubernetes.Interface, string) {
 	t.Helper()
-	h := requireHost(t)
-	hc, err := h.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, hc := requireHostClient(t)
 	ns := "vc-" + name
 	hostNamespace(t, hc, ns)
 	v := framework.New(t, vkubeBin, name, append([]string{"--host-kubeconfig", h.Kubeconfig(), "--host-namespace", ns,
