@@ -701,7 +701,7 @@ func (m *etcdMember) promote(ctx context.Context, e *embed.Etcd) error {
 		cancel()
 		if err == nil || errors.Is(err, rpctypes.ErrMemberNotLearner) {
 			m.log.Info("promoted this etcd learner to a voting member", "id", id.String())
-			return nil
+			return waitPromotionApplied(ctx, e)
 		}
 		delay := backoff.Step()
 		if !errors.Is(err, rpctypes.ErrMemberLearnerNotReady) || attempt%10 == 0 {
@@ -711,6 +711,15 @@ func (m *etcdMember) promote(ctx context.Context, e *embed.Etcd) error {
 			return err
 		}
 	}
+}
+
+// waitPromotionApplied waits until this member has applied its own promotion: the leader
+// commits it first, and until the member applies it, it still refuses clients as a learner
+// ("rpc not supported for learner").
+func waitPromotionApplied(ctx context.Context, e *embed.Etcd) error {
+	return wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(context.Context) (bool, error) {
+		return !e.Server.IsLearner(), nil
+	})
 }
 
 // otherClientURLs are the client URLs of the other members as e knows them.
