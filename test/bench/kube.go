@@ -76,7 +76,8 @@ type writeResult struct {
 	CPU float64
 }
 
-// benchWrites creates n ConfigMaps one after another in a fresh namespace, then LISTs them once.
+// benchWrites creates n ConfigMaps one after another in namespace ns (created if need be), then
+// LISTs them once.
 func benchWrites(ctx context.Context, cfg *rest.Config, ns string, n int) (writeResult, error) {
 	var r writeResult
 	cs, err := kubernetes.NewForConfig(cfg)

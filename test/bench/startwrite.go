@@ -44,10 +44,12 @@ type sideRun struct {
 	done []func()     // after stop: the datastore's cleanup, the scratch dir's removal
 }
 
-// close stops the cluster and removes what it left.
+// close stops the cluster (if it got as far as starting) and removes what it left.
 func (s *sideRun) close() {
-	if err := s.stop(); err != nil {
-		progress("stopping %s: %v", s.side, err)
+	if s.stop != nil {
+		if err := s.stop(); err != nil {
+			progress("stopping %s: %v", s.side, err)
+		}
 	}
 	for i := len(s.done) - 1; i >= 0; i-- {
 		s.done[i]()
@@ -140,7 +142,12 @@ func (e *env) writeRepeat(ctx context.Context, be string, r int) []sample {
 	back := slices.Clone(order)
 	slices.Reverse(back)
 	rounds := append(slices.Clone(order), back...)
-	var total = map[string]writeResult{}
+	// The rounds of each side, summed.
+	type sum struct {
+		w      writeResult
+		rounds int
+	}
+	total := map[string]sum{}
 	for i, side := range rounds {
 		run := runs[side]
 		if run == nil || failed[side] != nil {
@@ -156,25 +163,25 @@ func (e *env) writeRepeat(ctx context.Context, be string, r int) []sample {
 		w.CPU = cpuSeconds(run.pids()...) - cpu
 		progress("write %s on %s (repeat %d, round %d): %d creates %.2fs, LIST %.1fms, %.2f CPU-s", side, be, r+1, i+1, e.creates, w.Creates.Seconds(), float64(w.List.Microseconds())/1000, w.CPU)
 		t := total[side]
-		t.Creates += w.Creates
-		t.List += w.List
-		t.CPU += w.CPU
-		t.Items++ // here: the rounds summed
+		t.w.Creates += w.Creates
+		t.w.List += w.List
+		t.w.CPU += w.CPU
+		t.rounds++
 		total[side] = t
 	}
 	var out []sample
 	for _, side := range order {
 		s := sample{Backend: be, Side: side, Repeat: r}
 		t := total[side]
-		if err := failed[side]; err != nil || t.Items == 0 {
+		if err := failed[side]; err != nil || t.rounds == 0 {
 			s.Error = errString(err, "no write time")
 			out = append(out, s)
 			continue
 		}
-		n := time.Duration(t.Items)
-		s.Seconds = seconds((t.Creates + t.List) / n)
-		s.Detail = map[string]float64{"createsSeconds": seconds(t.Creates / n), "listMs": float64((t.List / n).Microseconds()) / 1000,
-			"cpuSeconds": t.CPU / float64(t.Items), "rounds": float64(t.Items)}
+		n := time.Duration(t.rounds)
+		s.Seconds = seconds((t.w.Creates + t.w.List) / n)
+		s.Detail = map[string]float64{"createsSeconds": seconds(t.w.Creates / n), "listMs": float64((t.w.List / n).Microseconds()) / 1000,
+			"cpuSeconds": t.w.CPU / float64(t.rounds), "rounds": float64(t.rounds)}
 		out = append(out, s)
 	}
 	return out
@@ -191,13 +198,7 @@ func (e *env) startSide(ctx context.Context, be, side, figure string, r int, wit
 		run.done = append(run.done, func() { _ = os.RemoveAll(dir) })
 	}
 	fail := func(err error) (*sideRun, error) {
-		if run.stop != nil {
-			run.close()
-		} else {
-			for _, f := range run.done {
-				f()
-			}
-		}
+		run.close()
 		return nil, err
 	}
 	ds, err := e.datastore(be, name)
