@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 
 	"vkube.io/vkube/syncer/translate"
 )
@@ -40,7 +40,7 @@ type controller struct {
 	hLister cache.GenericLister
 	// hostNS is where the twins live: the host namespace, or "" for cluster-scoped kinds.
 	hostNS   string
-	queue    workqueue.TypedRateLimitingInterface[string]
+	queue    priorityqueue.PriorityQueue[string]
 	recorder record.EventRecorder
 	log      *slog.Logger
 }
@@ -52,17 +52,17 @@ func newController(res syncedKind, tctx translate.Context, virtual, host dynamic
 		vLister:  cache.NewGenericLister(vInf.GetIndexer(), gvr.GroupResource()),
 		hLister:  cache.NewGenericLister(hInf.GetIndexer(), gvr.GroupResource()),
 		hostNS:   tctx.HostNamespace,
-		queue:    workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: gvr.Resource}),
+		queue:    newQueue(gvr.Resource),
 		recorder: recorder,
 		log:      log.With("resource", gvr.Resource),
 	}
 	if isClusterScoped(res) {
 		c.hostNS = ""
 	}
-	_, _ = vInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.enqueueVirtual,
-		UpdateFunc: func(_, o any) { c.enqueueVirtual(o) },
-		DeleteFunc: c.enqueueVirtual,
+	_, _ = vInf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    func(o any, initial bool) { c.enqueueVirtual(o, priorityOf(!initial)) },
+		UpdateFunc: func(old, o any) { c.enqueueVirtual(o, priorityOf(!isResync(old, o))) },
+		DeleteFunc: func(o any) { c.enqueueVirtual(o, toHostPriority) },
 	})
 	_, _ = hInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueHost,
@@ -74,11 +74,11 @@ func newController(res syncedKind, tctx translate.Context, virtual, host dynamic
 
 // enqueue adds a virtual namespace/name key; other controllers use it when what they own
 // changes whether this object is synced.
-func (c *controller) enqueue(key string) { c.queue.Add(key) }
+func (c *controller) enqueue(key string) { c.queue.AddWithOpts(urgent, key) }
 
-func (c *controller) enqueueVirtual(obj any) {
+func (c *controller) enqueueVirtual(obj any, priority int) {
 	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-		c.queue.Add(key)
+		c.queue.AddWithOpts(priorityqueue.AddOpts{Priority: &priority}, key)
 	}
 }
 

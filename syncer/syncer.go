@@ -36,6 +36,9 @@ type Config struct {
 	Host          *rest.Config
 	// VirtualCA is the virtual cluster's serving CA, given to pods with their token.
 	VirtualCA []byte
+	// ServiceAccountKey (PEM), when set, is the key the virtual API server signs tokens with: the
+	// syncer then signs pod tokens itself, once the API server has accepted one.
+	ServiceAccountKey []byte
 	// TokenSecrets puts each pod's virtual ServiceAccount token in a host Secret of its own
 	// instead of the host pod's annotations (which whoever may read host pods can read).
 	TokenSecrets bool
@@ -125,6 +128,11 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	used := newUsage(podLister)
 	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}, disabled: cfg.RealNodes}
 	podTokens := &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, useSecrets: cfg.TokenSecrets, expiry: map[string]time.Time{}}
+	if len(cfg.ServiceAccountKey) > 0 {
+		if podTokens.local, err = newLocalTokens(cfg.ServiceAccountKey, typed.Core().V1().ServiceAccounts().Lister(), vcs, log); err != nil {
+			return nil, fmt.Errorf("syncer: %w", err)
+		}
+	}
 	podKind := &pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes, tokens: podTokens}
 	slices := endpointSlices{tctx: tctx, services: svcLister, slices: vInf.ForResource(endpointSlices{}.gvr()).Lister()}
 	kinds := []syncedKind{
@@ -234,14 +242,22 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
 				vcluster: cfg.Name, log: log}).run(ctx)
 		}
-		// Each reconcile waits on a few round trips (TokenRequest, Secret, Pod): workers, not
-		// CPU, bound a burst.
-		for _, c := range controllers {
-			go c.run(ctx, 16)
+		for resource, c := range controllers {
+			go c.run(ctx, workers(resource))
 		}
 		<-ctx.Done()
 	}()
 	return s, nil
+}
+
+// workers per controller: a reconcile mostly waits on a host round trip, which takes tens of
+// milliseconds on a busy host, so the workers, not the CPU, bound how fast a burst of pods
+// reaches the host (48 pod workers synced a burst of 100 pods in about half the time of 16).
+func workers(resource string) int {
+	if resource == "pods" {
+		return 48
+	}
+	return 16
 }
 
 // protobuf makes typed clients speak protobuf: cheaper than JSON for both API servers and
