@@ -180,7 +180,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		PersistentVolumes:    o.Config.Sync.ToHost.PersistentVolumes.On(false),
 		HostStorageClasses:   o.Config.Sync.FromHost.StorageClasses.On(false),
 		Name:                 o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
-		VirtualCA: pki.File(certs.CACert), TokenSecrets: o.Config.Sync.ToHost.Pods.UseSecretsForSATokens, APIHost: h.apiIP, APIPort: 443,
+		VirtualCA: pki.File(certs.CACert), ServiceAccountKey: pki.File(certs.SAKey), TokenSecrets: o.Config.Sync.ToHost.Pods.UseSecretsForSATokens, APIHost: h.apiIP, APIPort: 443,
 		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
 	}
 	if o.Config.Replicas() > 1 {

@@ -37,8 +37,10 @@ type tokens struct {
 	useSecrets bool
 	// hostSecrets is the informer cache of the host Secrets vkube owns (set once the controllers exist).
 	hostSecrets cache.GenericLister
-	mu          sync.Mutex
-	expiry      map[string]time.Time
+	// local, when set, mints tokens without a TokenRequest once calibrated.
+	local  *localTokens
+	mu     sync.Mutex
+	expiry map[string]time.Time
 }
 
 func secretName(hostPod string) string { return translate.SafeName(hostPod + "-token") }
@@ -55,11 +57,11 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 				return translate.Token{JWT: jwt, CA: t.ca}, nil
 			}
 		}
-		tr, err := t.mint(ctx, pod)
+		jwt, _, err := t.mint(ctx, pod)
 		if err != nil {
 			return translate.Token{}, err
 		}
-		return translate.Token{JWT: tr.Status.Token, CA: t.ca}, nil
+		return translate.Token{JWT: jwt, CA: t.ca}, nil
 	}
 	name := secretName(hostPod)
 	t.mu.Lock()
@@ -68,29 +70,38 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 	if ok && time.Until(exp) > tokenRenewal {
 		return translate.Token{Secret: name}, nil
 	}
-	tr, err := t.mint(ctx, pod)
+	jwt, expiry, err := t.mint(ctx, pod)
 	if err != nil {
 		return translate.Token{}, err
 	}
-	if err := t.store(ctx, pod, name, tr.Status.Token); err != nil {
+	if err := t.store(ctx, pod, name, jwt); err != nil {
 		return translate.Token{}, err
 	}
 	t.mu.Lock()
-	t.expiry[name] = tr.Status.ExpirationTimestamp.Time
+	t.expiry[name] = expiry
 	t.mu.Unlock()
 	return translate.Token{Secret: name}, nil
 }
 
-func (t *tokens) mint(ctx context.Context, pod *corev1.Pod) (*authnv1.TokenRequest, error) {
-	sa := pod.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
+// mint returns a token bound to pod: signed here once calibrated, else from a TokenRequest.
+func (t *tokens) mint(ctx context.Context, pod *corev1.Pod) (string, time.Time, error) {
+	if t.local != nil {
+		if jwt, expiry, ok, err := t.local.mint(ctx, pod, tokenLifetime); ok || err != nil {
+			return jwt, expiry, err
+		}
 	}
 	seconds := int64(tokenLifetime.Seconds())
-	return t.virtual.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{
+	tr, err := t.virtual.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, serviceAccountOf(pod), &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{
 		ExpirationSeconds: &seconds,
 		BoundObjectRef:    &authnv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
 	}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if t.local != nil {
+		t.local.learn(ctx, pod, tr.Status.Token, tokenLifetime)
+	}
+	return tr.Status.Token, tr.Status.ExpirationTimestamp.Time, nil
 }
 
 // store writes the token Secret, replacing an older one vkube owns.
