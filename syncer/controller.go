@@ -11,10 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -22,20 +20,14 @@ import (
 	"vkube.io/vkube/syncer/translate"
 )
 
-// updatable lets a kind say which parts of a live host object an update may change (a Service's
-// clusterIP and most of a Pod's spec are immutable).
-type updatable interface {
-	forUpdate(desired, live *unstructured.Unstructured) *unstructured.Unstructured
-}
-
 // controller syncs one kind virtual → host and, for status, host → virtual. The virtual object
 // is the source of truth: a twin deleted by someone else is recreated, and a twin whose virtual
 // object is gone is deleted. Host objects vkube does not own are never touched.
 type controller struct {
-	res     syncedKind
+	res     objectKind
 	tctx    translate.Context
-	virtual dynamic.Interface
-	host    dynamic.NamespaceableResourceInterface
+	virtual objectClient
+	host    objectClient
 	vLister cache.GenericLister
 	hLister cache.GenericLister
 	// hostNS is where the twins live: the host namespace, or "" for cluster-scoped kinds.
@@ -45,19 +37,17 @@ type controller struct {
 	log      *slog.Logger
 }
 
-func newController(res syncedKind, tctx translate.Context, virtual, host dynamic.Interface, vInf, hInf cache.SharedIndexInformer, recorder record.EventRecorder, log *slog.Logger) *controller {
+// newController drives res; hostNS is "" for a cluster-scoped kind.
+func newController(res objectKind, tctx translate.Context, hostNS string, virtual, host objectClient, vInf, hInf cache.SharedIndexInformer, recorder record.EventRecorder, log *slog.Logger) *controller {
 	gvr := res.gvr()
 	c := &controller{
-		res: res, tctx: tctx, virtual: virtual, host: host.Resource(gvr),
+		res: res, tctx: tctx, virtual: virtual, host: host,
 		vLister:  cache.NewGenericLister(vInf.GetIndexer(), gvr.GroupResource()),
 		hLister:  cache.NewGenericLister(hInf.GetIndexer(), gvr.GroupResource()),
-		hostNS:   tctx.HostNamespace,
+		hostNS:   hostNS,
 		queue:    newQueue(gvr.Resource),
 		recorder: recorder,
 		log:      log.With("resource", gvr.Resource),
-	}
-	if isClusterScoped(res) {
-		c.hostNS = ""
 	}
 	_, _ = vInf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    func(o any, initial bool) { c.enqueueVirtual(o, priorityOf(!initial)) },
@@ -161,21 +151,21 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	obj, err := listerGet(c.vLister, ns, name)
+	virtual, err := listerGet(c.vLister, ns, name)
 	if apierrors.IsNotFound(err) {
 		return c.deleteTwin(ctx, live)
 	}
 	if err != nil {
 		return err
 	}
-	virtual := obj.(*unstructured.Unstructured)
-	if virtual.GetDeletionTimestamp() != nil {
+	vmeta := metaOf(virtual)
+	if vmeta.GetDeletionTimestamp() != nil {
 		if f, ok := c.res.(finalizing); ok {
 			return f.finalize(ctx, virtual, live)
 		}
 		return c.deleteTwin(ctx, live)
 	}
-	desired, skip, err := c.res.toHost(ctx, virtual)
+	desired, skip, err := c.res.toHostObject(ctx, virtual)
 	if errors.Is(err, errNotScheduled) || errors.Is(err, errSkipFinished) {
 		return err
 	}
@@ -186,50 +176,50 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	if skip {
 		return c.deleteTwin(ctx, live)
 	}
-	translate.Stamp(desired)
+	if err := translate.Stamp(desired); err != nil {
+		return err
+	}
+	dmeta := metaOf(desired)
 	switch {
 	case live == nil:
-		created, err := c.host.Namespace(c.hostNS).Create(ctx, desired, metav1.CreateOptions{})
+		created, err := c.host.create(ctx, c.hostNS, desired)
 		if apierrors.IsAlreadyExists(err) {
 			// The informer only sees objects vkube owns: one it does not see is someone else's.
-			other, gerr := c.host.Namespace(c.hostNS).Get(ctx, desired.GetName(), metav1.GetOptions{})
-			if gerr == nil && !c.tctx.Owned(other) {
-				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, other.GetName()))
+			other, gerr := c.host.get(ctx, c.hostNS, dmeta.GetName())
+			if gerr == nil && !c.tctx.Owned(metaOf(other)) {
+				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, dmeta.GetName()))
 				c.queue.AddAfter(key, time.Minute)
 				return nil
 			}
-			return fmt.Errorf("host object %s appeared while creating it", desired.GetName())
+			return fmt.Errorf("host object %s appeared while creating it", dmeta.GetName())
 		}
 		if err != nil {
-			c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused %s %s: %v", virtual.GetKind(), desired.GetName(), hostMessage(err))
+			c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused %s %s: %v", kindOf(c.res.gvr().Resource), dmeta.GetName(), hostMessage(err))
 			return err
 		}
 		live = created
-	case !c.tctx.Owned(live):
-		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, live.GetName()))
+	case !c.tctx.Owned(metaOf(live)):
+		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, metaOf(live).GetName()))
 		return nil
-	case translate.Changed(desired, live):
-		update := desired
-		if u, ok := c.res.(updatable); ok {
-			update = u.forUpdate(desired, live)
-		}
-		update.SetResourceVersion(live.GetResourceVersion())
-		updated, err := c.host.Namespace(c.hostNS).Update(ctx, update, metav1.UpdateOptions{})
+	case translate.Changed(dmeta, metaOf(live)):
+		update := c.res.forUpdateObject(desired, live)
+		metaOf(update).SetResourceVersion(metaOf(live).GetResourceVersion())
+		updated, err := c.host.update(ctx, c.hostNS, update)
 		if err != nil {
 			if apierrors.IsConflict(err) {
 				return err
 			}
-			c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused the update of %s: %v", desired.GetName(), hostMessage(err))
+			c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused the update of %s: %v", dmeta.GetName(), hostMessage(err))
 			return err
 		}
 		live = updated
 	}
-	back, err := c.res.fromHost(ctx, live, virtual)
+	back, err := c.res.fromHostObject(ctx, live, virtual)
 	if err != nil || back == nil {
 		return err
 	}
 	syncedFromHost.WithLabelValues(c.res.gvr().Resource).Inc()
-	_, err = c.virtual.Resource(c.res.gvr()).Namespace(ns).UpdateStatus(ctx, back, metav1.UpdateOptions{})
+	_, err = c.virtual.updateStatus(ctx, ns, back)
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		c.queue.AddAfter(key, 200*time.Millisecond)
 		return nil
@@ -237,24 +227,36 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	return err
 }
 
-func (c *controller) liveHost(name string) (*unstructured.Unstructured, error) {
+func (c *controller) liveHost(name string) (runtime.Object, error) {
 	obj, err := listerGet(c.hLister, c.hostNS, name)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*unstructured.Unstructured), nil
+	return obj, err
 }
+
+// metaOf is an object's metadata; every synced object has some.
+func metaOf(obj runtime.Object) metav1.Object {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return &metav1.ObjectMeta{}
+	}
+	return m
+}
+
+func nameOf(obj runtime.Object) string { return metaOf(obj).GetName() }
 
 // freshTwin is how long a host twin may exist before its virtual object: the Service webhook
 // creates the twin while the virtual create is still in flight.
 const freshTwin = 30 * time.Second
 
 // deleteTwin deletes the host twin, only if this virtual cluster owns it.
-func (c *controller) deleteTwin(ctx context.Context, live *unstructured.Unstructured) error {
-	if live == nil || !c.tctx.Owned(live) || live.GetDeletionTimestamp() != nil {
+func (c *controller) deleteTwin(ctx context.Context, liveObj runtime.Object) error {
+	if liveObj == nil {
+		return nil
+	}
+	live := metaOf(liveObj)
+	if !c.tctx.Owned(live) || live.GetDeletionTimestamp() != nil {
 		return nil
 	}
 	if age := time.Since(live.GetCreationTimestamp().Time); c.res.gvr().Resource == "services" && age < freshTwin {
@@ -263,17 +265,11 @@ func (c *controller) deleteTwin(ctx context.Context, live *unstructured.Unstruct
 		return nil
 	}
 	uid := live.GetUID()
-	err := c.host.Namespace(c.hostNS).Delete(ctx, live.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	err := c.host.delete(ctx, c.hostNS, live.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
 	return err
-}
-
-// finalizing kinds finish a virtual deletion themselves (pods stay Terminating until the host pod
-// is gone, since no kubelet will do it in the virtual cluster).
-type finalizing interface {
-	finalize(ctx context.Context, virtual, live *unstructured.Unstructured) error
 }
 
 // hostMessage is the host's own words for a refusal, without client-go's wrapping.

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -80,7 +79,7 @@ func (e *events) copy(ctx context.Context, key string) error {
 	if err != nil {
 		return nil
 	}
-	owner := hostObj.(*unstructured.Unstructured)
+	owner := metaOf(hostObj)
 	ann := owner.GetAnnotations()
 	ns, name := ann[translate.AnnotationNamespace], ann[translate.AnnotationName]
 	if !e.tctx.Owned(owner) || name == "" {

@@ -7,14 +7,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/tools/cache"
 
 	"vkube.io/vkube/syncer/translate"
 )
@@ -30,25 +27,19 @@ type pods struct {
 	tokens   *tokens
 	nodes    *fakeNodes
 	// hostPods is the informer cache of the host pods vkube owns (set once the controllers exist).
-	hostPods cache.GenericLister
+	hostPods corelisters.PodLister
 }
 
 func (pods) gvr() schema.GroupVersionResource { return corev1.SchemeGroupVersion.WithResource("pods") }
 
-func (pods) informers(virtual, host informers.SharedInformerFactory) (v, h cache.SharedIndexInformer) {
-	return virtual.Core().V1().Pods().Informer(), host.Core().V1().Pods().Informer()
-}
-
-func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
-	var v corev1.Pod
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &v); err != nil {
-		return nil, false, err
-	}
+// toHostObject translates a pod from the informer's cache (not to be changed).
+func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Object, bool, error) {
+	v := obj.(*corev1.Pod)
 	// A pod the host already finished with stays as it is in the virtual cluster.
 	if v.Status.Phase == corev1.PodSucceeded || v.Status.Phase == corev1.PodFailed {
 		return nil, false, errSkipFinished
 	}
-	if r.refusedByPodSecurity(ctx, &v) {
+	if r.refusedByPodSecurity(ctx, v) {
 		return nil, true, nil
 	}
 	if r.cfg.VirtualScheduler && v.Spec.NodeName == "" {
@@ -56,11 +47,11 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 		return nil, false, errNotScheduled
 	}
 	hostName := translate.HostName(v.Name, v.Namespace, r.tctx.VCluster)
-	var live *unstructured.Unstructured
-	if obj, err := r.hostPods.ByNamespace(r.tctx.HostNamespace).Get(hostName); err == nil {
-		live = obj.(*unstructured.Unstructured)
+	var live metav1.Object
+	if p, err := r.hostPods.Pods(r.tctx.HostNamespace).Get(hostName); err == nil {
+		live = p
 	}
-	token, err := r.tokens.ensure(ctx, &v, hostName, live)
+	token, err := r.tokens.ensure(ctx, v, hostName, live)
 	if err != nil {
 		return nil, false, fmt.Errorf("service account token: %w", err)
 	}
@@ -71,47 +62,33 @@ func (r *pods) toHost(ctx context.Context, u *unstructured.Unstructured) (*unstr
 	p := translate.Pod{Context: r.tctx, Token: token, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
 		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: r.cfg.VirtualScheduler,
 		PriorityClassName: hostPriorityClass(r.cfg, v.Spec.PriorityClassName)}
-	h, err := p.HostPod(&v)
+	h, err := p.HostPod(v)
 	if err != nil {
 		return nil, false, err
 	}
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(h)
-	if err != nil {
-		return nil, false, err
-	}
-	return &unstructured.Unstructured{Object: obj}, false, nil
+	return h, false, nil
 }
 
-// forUpdate changes only what a running pod lets change: metadata and container images.
-func (pods) forUpdate(desired, live *unstructured.Unstructured) *unstructured.Unstructured {
-	u := live.DeepCopy()
-	u.SetLabels(desired.GetLabels())
-	u.SetAnnotations(desired.GetAnnotations())
-	for _, kind := range []string{"containers", "initContainers"} {
-		want, _, _ := unstructured.NestedSlice(desired.Object, "spec", kind)
-		have, _, _ := unstructured.NestedSlice(u.Object, "spec", kind)
-		for i := range have {
-			if i < len(want) {
-				img, _, _ := unstructured.NestedString(want[i].(map[string]any), "image")
-				have[i].(map[string]any)["image"] = img
-			}
+// forUpdateObject changes only what a running pod lets change: metadata and container images.
+func (pods) forUpdateObject(desiredObj, liveObj runtime.Object) runtime.Object {
+	desired, u := desiredObj.(*corev1.Pod), liveObj.(*corev1.Pod).DeepCopy()
+	u.Labels, u.Annotations = desired.Labels, desired.Annotations
+	for i := range u.Spec.Containers {
+		if i < len(desired.Spec.Containers) {
+			u.Spec.Containers[i].Image = desired.Spec.Containers[i].Image
 		}
-		if len(have) > 0 {
-			_ = unstructured.SetNestedSlice(u.Object, have, "spec", kind)
+	}
+	for i := range u.Spec.InitContainers {
+		if i < len(desired.Spec.InitContainers) {
+			u.Spec.InitContainers[i].Image = desired.Spec.InitContainers[i].Image
 		}
 	}
 	return u
 }
 
-// fromHost binds the virtual pod to the host pod's node and copies the status.
-func (r *pods) fromHost(ctx context.Context, hu, vu *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	var h, v corev1.Pod
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(hu.Object, &h); err != nil {
-		return nil, err
-	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(vu.Object, &v); err != nil {
-		return nil, err
-	}
+// fromHostObject binds the virtual pod to the host pod's node and copies the status.
+func (r *pods) fromHostObject(ctx context.Context, hostObj, virtualObj runtime.Object) (runtime.Object, error) {
+	h, v := hostObj.(*corev1.Pod), virtualObj.(*corev1.Pod)
 	if h.Spec.NodeName != "" && v.Spec.NodeName == "" {
 		if err := r.nodes.ensure(ctx, h.Spec.NodeName); err != nil {
 			return nil, err
@@ -131,18 +108,17 @@ func (r *pods) fromHost(ctx context.Context, hu, vu *unstructured.Unstructured) 
 	if equalJSON(status, v.Status) {
 		return nil, nil
 	}
-	v.Status = *status
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&v)
-	if err != nil {
-		return nil, err
-	}
-	return &unstructured.Unstructured{Object: obj}, nil
+	back := v.DeepCopy()
+	back.Status = *status
+	return back, nil
 }
 
 // finalize ends a virtual pod's deletion the way a kubelet would: the host pod goes first, with
 // the same grace period, then the virtual pod is removed for good.
-func (r *pods) finalize(ctx context.Context, vu, live *unstructured.Unstructured) error {
-	if live != nil && r.tctx.Owned(live) {
+func (r *pods) finalize(ctx context.Context, virtual, liveObj runtime.Object) error {
+	vu := virtual.(*corev1.Pod)
+	if liveObj != nil && r.tctx.Owned(metaOf(liveObj)) {
+		live := liveObj.(*corev1.Pod)
 		if live.GetDeletionTimestamp() == nil {
 			grace := vu.GetDeletionGracePeriodSeconds()
 			uid := live.GetUID()

@@ -140,7 +140,6 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		secrets{tctx: tctx, used: used.secret},
 		services{tctx: tctx},
 		slices,
-		podKind,
 	}
 	names := storageNames{tctx: tctx, volumes: cfg.PersistentVolumes}
 	if cfg.StorageClasses {
@@ -168,23 +167,29 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	hosted := map[string]cache.GenericLister{}
 	for _, k := range kinds {
 		gvr := k.gvr()
+		clients := func(host dynamic.Interface) (objectClient, objectClient) {
+			return dynamicObjects{vdyn.Resource(gvr)}, dynamicObjects{host.Resource(gvr)}
+		}
 		if isClusterScoped(k) {
-			controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
+			v, h := clients(hdyn)
+			controllers[gvr.Resource] = newController(adapt(k), tctx, "", v, h, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
 			continue
 		}
-		if t, ok := k.(typedKind); ok {
-			vi, hi := t.informers(typed, hostTyped)
-			c := newController(k, tctx, vdyn, hdyn, vi, hi, recorder, log)
-			gvk := gvr.GroupVersion().WithKind(kindOf(gvr.Resource))
-			c.vLister, c.hLister = unstructuredLister{typed: c.vLister, gvk: gvk}, unstructuredLister{typed: c.hLister, gvk: gvk}
-			controllers[gvr.Resource], hosted[gvk.Kind] = c, c.hLister
-			continue
-		}
+		v, h := clients(hdyn)
 		hinf := hInf.ForResource(gvr)
-		controllers[gvr.Resource] = newController(k, tctx, vdyn, hdyn, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
+		controllers[gvr.Resource] = newController(adapt(k), tctx, tctx.HostNamespace, v, h, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
 		hosted[kindOf(gvr.Resource)] = hinf.Lister()
 	}
-	podKind.hostPods, podTokens.hostSecrets = controllers["pods"].hLister, controllers["secrets"].hLister
+	// Pods are typed end to end: protobuf watches and writes, no conversions.
+	vPods, hPods := typed.Core().V1().Pods(), hostTyped.Core().V1().Pods()
+	newPod := func() runtime.Object { return &corev1.Pod{} }
+	podClients := func(cs kubernetes.Interface) objectClient {
+		return typedObjects{client: cs.CoreV1().RESTClient(), resource: "pods", newObject: newPod}
+	}
+	pc := newController(podKind, tctx, tctx.HostNamespace, podClients(vcs), podClients(hcs), vPods.Informer(), hPods.Informer(), recorder, log)
+	controllers["pods"], hosted["Pod"] = pc, pc.hLister
+	podKind.hostPods = hPods.Lister()
+	podTokens.hostSecrets = controllers["secrets"].hLister
 	var shared *hostStorageClasses
 	var sharedInf informers.SharedInformerFactory
 	if cfg.HostStorageClasses {
@@ -287,5 +292,6 @@ func (s *Syncer) Stop(ctx context.Context) error {
 func kindOf(resource string) string {
 	return map[string]string{"pods": "Pod", "services": "Service", "configmaps": "ConfigMap", "secrets": "Secret",
 		"persistentvolumeclaims": "PersistentVolumeClaim", "ingresses": "Ingress", "poddisruptionbudgets": "PodDisruptionBudget",
-		"networkpolicies": "NetworkPolicy", "endpointslices": "EndpointSlice"}[resource]
+		"networkpolicies": "NetworkPolicy", "endpointslices": "EndpointSlice", "priorityclasses": "PriorityClass",
+		"storageclasses": "StorageClass", "persistentvolumes": "PersistentVolume"}[resource]
 }

@@ -47,7 +47,7 @@ func secretName(hostPod string) string { return translate.SafeName(hostPod + "-t
 
 // ensure returns the pod's token (none when the pod mounts none). live is the host pod, whose
 // annotated token is kept while it is fresh, so that a restarted vkube does not rewrite every pod.
-func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, live *unstructured.Unstructured) (translate.Token, error) {
+func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, live metav1.Object) (translate.Token, error) {
 	if !mountsToken(pod) {
 		return translate.Token{}, nil
 	}

@@ -148,7 +148,9 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 	if err != nil {
 		return deny(http.StatusBadRequest, err.Error())
 	}
-	translate.Stamp(hostObj)
+	if err := translate.Stamp(hostObj); err != nil {
+		return deny(http.StatusInternalServerError, err.Error())
+	}
 	var host corev1.Service
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(hostObj.Object, &host); err != nil {
 		return deny(http.StatusInternalServerError, err.Error())

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Context is what every translation needs to know.
@@ -65,16 +67,33 @@ func (c Context) Owned(host metav1.Object) bool {
 }
 
 // Stamp records the hash of the translation in the host object, for Changed to compare later.
-func Stamp(host *unstructured.Unstructured) {
-	ann := host.GetAnnotations()
+// A typed object hashes as its unstructured form, so that both forms of one translation agree.
+func Stamp(host runtime.Object) error {
+	m, err := meta.Accessor(host)
+	if err != nil {
+		return err
+	}
+	ann := m.GetAnnotations()
 	delete(ann, AnnotationTranslation)
-	host.SetAnnotations(ann)
-	ann[AnnotationTranslation] = hash(host.Object)
-	host.SetAnnotations(ann)
+	m.SetAnnotations(ann)
+	content, ok := host.(*unstructured.Unstructured)
+	if !ok {
+		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(host)
+		if err != nil {
+			return err
+		}
+		content = &unstructured.Unstructured{Object: obj}
+	}
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[AnnotationTranslation] = hash(content.Object)
+	m.SetAnnotations(ann)
+	return nil
 }
 
 // Changed reports whether desired (already stamped) differs from what was last applied to live.
-func Changed(desired, live *unstructured.Unstructured) bool {
+func Changed(desired, live metav1.Object) bool {
 	return desired.GetAnnotations()[AnnotationTranslation] != live.GetAnnotations()[AnnotationTranslation]
 }
 
