@@ -16,7 +16,7 @@
 //	BENCH_VKUBE_ARGS   extra `vkube start` arguments for every vkube run, e.g. "-f tune.yaml"
 //	BENCH_VKUBE_ENV    extra environment of every vkube run, e.g. "GOGC=50"
 //	HOST_DIR           the host cluster of the sync, lifecycle and ha parts (default: .vkube/host of the module)
-//	BENCH_SYNC_BURST, BENCH_SYNC_PODS, BENCH_SYNC_RUNNING, BENCH_SYNC_LIFECYCLE, BENCH_SYNC_WORKERS
+//	BENCH_SYNC_BURST, BENCH_SYNC_BURSTS, BENCH_SYNC_PODS, BENCH_SYNC_RUNNING, BENCH_SYNC_LIFECYCLE, BENCH_SYNC_WORKERS
 //	                   sizes of the sync part (100, 500, 20, 50 pods; 20 creating goroutines)
 //	BENCH_LIFECYCLE_RUNS  virtual clusters created, paused and resumed on the host (3)
 //	BENCH_HA_KILLS, BENCH_HA_CLIENTS, BENCH_HA_HANDOVERS
