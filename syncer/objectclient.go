@@ -21,7 +21,9 @@ type objectClient interface {
 }
 
 // dynamicObjects writes unstructured objects, as JSON.
-type dynamicObjects struct{ dynamic.NamespaceableResourceInterface }
+type dynamicObjects struct {
+	dynamic.NamespaceableResourceInterface
+}
 
 func (c dynamicObjects) create(ctx context.Context, ns string, obj runtime.Object) (runtime.Object, error) {
 	return orNil(c.Namespace(ns).Create(ctx, obj.(*unstructured.Unstructured), metav1.CreateOptions{}))
