@@ -54,6 +54,18 @@ const (
 	refused
 )
 
+// registeredClaims are a token's standard claims as the API server writes them: its audience is
+// always a list (go-jose's jwt.Claims writes a list of one as a string).
+type registeredClaims struct {
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  []string         `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	ID        string           `json:"jti"`
+}
+
 // podBoundClaims are the API server's private claims of a pod-bound token ("kubernetes.io").
 type podBoundClaims struct {
 	Kubernetes struct {
@@ -131,7 +143,7 @@ func (l *localTokens) sign(ctx context.Context, pod *corev1.Pod, issuer string, 
 	}
 	now := time.Now()
 	expiry := now.Add(lifetime)
-	public := jwt.Claims{
+	public := registeredClaims{
 		Issuer: issuer, Subject: "system:serviceaccount:" + pod.Namespace + ":" + name, Audience: audience,
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(expiry),
 		ID: uuid.NewString(),

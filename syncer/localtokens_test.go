@@ -64,8 +64,12 @@ func TestLocalTokenHasTheAPIServersShape(t *testing.T) {
 	}
 	var public jwt.Claims
 	var private podBoundClaims
-	if err := parsed.Claims(&key.PublicKey, &public, &private); err != nil {
+	var raw map[string]any
+	if err := parsed.Claims(&key.PublicKey, &public, &private, &raw); err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := raw["aud"].([]any); !ok {
+		t.Errorf("aud %#v: the API server writes a list", raw["aud"])
 	}
 	if public.Subject != "system:serviceaccount:ci:builder" || public.Issuer != "https://kubernetes.default.svc.cluster.local" || public.ID == "" ||
 		len(public.Audience) != 1 || public.NotBefore == nil || public.IssuedAt == nil {

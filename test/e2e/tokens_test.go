@@ -28,15 +28,13 @@ func TestPodTokensAreBoundToTheirPod(t *testing.T) {
 	defer cancel()
 	vc := v.Client()
 	names := []string{"first", "second", "third"}
-	for _, name := range names {
+	tokens := map[string]string{}
+	for i, name := range names {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{TerminationGracePeriodSeconds: new(int64),
 			Containers: []corev1.Container{{Name: "pause", Image: images.Pause.Ref, ImagePullPolicy: corev1.PullIfNotPresent}}}}
 		if _, err := vc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	tokens := map[string]string{}
-	for _, name := range names {
 		poll(ctx, t, "the host twin of "+name+" with its token", func() bool {
 			hp, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName(name, "default", "tokens"), metav1.GetOptions{})
 			if err == nil {
@@ -44,9 +42,12 @@ func TestPodTokensAreBoundToTheirPod(t *testing.T) {
 			}
 			return tokens[name] != ""
 		})
-	}
-	if !strings.Contains(v.Output(), "minting pod tokens with the service-account key") {
-		t.Errorf("vkube did not switch to signing pod tokens itself; its output:\n%s", v.Output())
+		if i == 0 {
+			// The first pod's token came from a TokenRequest, and vkube checked its own against it.
+			poll(ctx, t, "vkube signing pod tokens itself", func() bool {
+				return strings.Contains(v.Output(), "minting pod tokens with the service-account key")
+			})
+		}
 	}
 
 	for _, name := range names {
