@@ -167,15 +167,11 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	hosted := map[string]cache.GenericLister{}
 	for _, k := range kinds {
 		gvr := k.gvr()
-		clients := func(host dynamic.Interface) (objectClient, objectClient) {
-			return dynamicObjects{vdyn.Resource(gvr)}, dynamicObjects{host.Resource(gvr)}
-		}
+		v, h := dynamicObjects{vdyn.Resource(gvr)}, dynamicObjects{hdyn.Resource(gvr)}
 		if isClusterScoped(k) {
-			v, h := clients(hdyn)
 			controllers[gvr.Resource] = newController(adapt(k), tctx, "", v, h, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
 			continue
 		}
-		v, h := clients(hdyn)
 		hinf := hInf.ForResource(gvr)
 		controllers[gvr.Resource] = newController(adapt(k), tctx, tctx.HostNamespace, v, h, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
 		hosted[kindOf(gvr.Resource)] = hinf.Lister()
