@@ -148,7 +148,17 @@ func (p *Policies) Isolate() {
 	p.NetworkPolicy.Enabled = true
 }
 
+// DefaultHostPodSecurityStandard is the level synced pods must meet when the host admin names none.
+const DefaultHostPodSecurityStandard = "baseline"
+
 func (p *Policies) setDefaults() {
+	if p.HostAccess.PodSecurityStandard == "" {
+		p.HostAccess.PodSecurityStandard = DefaultHostPodSecurityStandard
+	}
+	if p.HostAccess.MaxPriorityClassValue == nil {
+		zero := int32(0)
+		p.HostAccess.MaxPriorityClassValue = &zero
+	}
 	if p.ResourceQuota.Enabled && len(p.ResourceQuota.Quota) == 0 {
 		p.ResourceQuota.Quota = copyStrings(defaultQuota)
 	}

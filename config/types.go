@@ -333,6 +333,29 @@ type Policies struct {
 	ResourceQuota       ResourceQuota `json:"resourceQuota,omitempty"`
 	LimitRange          LimitRange    `json:"limitRange,omitempty"`
 	NetworkPolicy       NetworkPolicy `json:"networkPolicy,omitempty"`
+	// HostAccess is what the host admin lets tenants' objects do on the host. Tenants cannot
+	// change it: it lives in vkube's own config, never in the virtual cluster.
+	HostAccess HostAccess `json:"hostAccess,omitempty"`
+}
+
+// HostAccess widens, field by field, what a tenant's synced objects may do on the host. The
+// defaults keep every tenant inside its host namespace.
+type HostAccess struct {
+	// PodSecurityStandard is the level a synced pod must meet before its host twin is created
+	// (baseline by default; privileged turns the check off). The host namespace carries the
+	// matching pod-security.kubernetes.io/enforce label.
+	PodSecurityStandard string `json:"podSecurityStandard,omitempty"`
+	// ExternalIPCIDRs are the addresses a tenant Service may claim as spec.externalIPs or
+	// spec.loadBalancerIP; none by default.
+	ExternalIPCIDRs []string `json:"externalIPCIDRs,omitempty"`
+	// EndpointCIDRs are the addresses selectorless endpoints may point at besides the virtual
+	// cluster's own pods and public addresses.
+	EndpointCIDRs []string `json:"endpointCIDRs,omitempty"`
+	// MaxPriorityClassValue is the highest value a synced PriorityClass keeps (higher ones are
+	// clamped to it): 0 by default, so no tenant's pods outrank another's default-priority pods.
+	MaxPriorityClassValue *int32 `json:"maxPriorityClassValue,omitempty"`
+	// HostPathVolumes lets synced PersistentVolumes keep hostPath and local sources.
+	HostPathVolumes bool `json:"hostPathVolumes,omitempty"`
 }
 
 // ResourceQuota is the host ResourceQuota of the virtual cluster's namespace.

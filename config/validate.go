@@ -330,6 +330,22 @@ func (c *Config) validatePolicies(p *field.Path) field.ErrorList {
 	quantities(p.Child("resourceQuota", "quota"), pol.ResourceQuota.Quota)
 	quantities(p.Child("limitRange", "default"), pol.LimitRange.Default)
 	quantities(p.Child("limitRange", "defaultRequest"), pol.LimitRange.DefaultRequest)
+	ha, haP := pol.HostAccess, p.Child("hostAccess")
+	if s := ha.PodSecurityStandard; s != "" && !slices.Contains(PodSecurityStandards, s) {
+		errs = append(errs, field.NotSupported(haP.Child("podSecurityStandard"), s, PodSecurityStandards))
+	}
+	cidrs := func(p *field.Path, list []string) {
+		for i, c := range list {
+			if _, _, err := net.ParseCIDR(c); err != nil {
+				errs = append(errs, field.Invalid(p.Index(i), c, "must be a CIDR such as 203.0.113.0/24"))
+			}
+		}
+	}
+	cidrs(haP.Child("externalIPCIDRs"), ha.ExternalIPCIDRs)
+	cidrs(haP.Child("endpointCIDRs"), ha.EndpointCIDRs)
+	if v := ha.MaxPriorityClassValue; v != nil && *v > 1000000000 {
+		errs = append(errs, field.Invalid(haP.Child("maxPriorityClassValue"), *v, "must be at most 1000000000; higher values are reserved for the host's system classes"))
+	}
 	ob, obP := pol.NetworkPolicy.OutgoingConnections, p.Child("networkPolicy", "outgoingConnections")
 	if ob.CIDR != "" {
 		if _, _, err := net.ParseCIDR(ob.CIDR); err != nil {
