@@ -90,7 +90,7 @@ func hostPriorityClass(cfg *Config, name string) string {
 	if !cfg.PriorityClasses || name == "" || isSystemPriorityClass(name) {
 		return ""
 	}
-	return translate.HostClusterScopedName(name, cfg.Name)
+	return translate.HostClusterScopedName(name, cfg.HostNamespace, cfg.Name)
 }
 
 // storageClasses syncs StorageClasses. Copies of host classes (fromHost) are not synced back.
@@ -167,7 +167,7 @@ func (n storageNames) class(ctx context.Context, name string) (string, error) {
 	case isHostCopy(obj):
 		return name, nil
 	}
-	return translate.HostClusterScopedName(name, n.tctx.VCluster), nil
+	return translate.HostClusterScopedName(name, n.tctx.HostNamespace, n.tctx.VCluster), nil
 }
 
 // persistentVolumes syncs PersistentVolumes the tenant creates (static provisioning): the

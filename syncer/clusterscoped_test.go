@@ -25,7 +25,7 @@ description: urgent
 	if err != nil || skip {
 		t.Fatal(err, skip)
 	}
-	if h.GetName() != "vkube-vc-x-high" || h.GetNamespace() != "" {
+	if h.GetName() != "vkube-vc-x-host-x-high" || h.GetNamespace() != "" {
 		t.Errorf("name %q/%q", h.GetNamespace(), h.GetName())
 	}
 	if _, ok := h.Object["globalDefault"]; ok {
@@ -46,8 +46,8 @@ description: urgent
 	if _, skip, _ := (priorityClasses{tctx: tctx}).toHost(context.Background(), mustObj(t, "metadata: {name: system-node-critical}\nvalue: 2000001000\n")); !skip {
 		t.Error("system classes are the host's own")
 	}
-	cfg := &Config{Name: "vc", PriorityClasses: true}
-	if got := hostPriorityClass(cfg, "high"); got != "vkube-vc-x-high" {
+	cfg := &Config{Name: "vc", HostNamespace: "host", PriorityClasses: true}
+	if got := hostPriorityClass(cfg, "high"); got != "vkube-vc-x-host-x-high" {
 		t.Errorf("pod class %q", got)
 	}
 	if got := hostPriorityClass(cfg, "system-cluster-critical"); got != "" {
@@ -70,7 +70,7 @@ reclaimPolicy: Retain
 	if err != nil || skip {
 		t.Fatal(err, skip)
 	}
-	if h.GetName() != "vkube-vc-x-fast" || h.Object["provisioner"] != "example.com/fast" || h.Object["reclaimPolicy"] != "Retain" {
+	if h.GetName() != "vkube-vc-x-host-x-fast" || h.Object["provisioner"] != "example.com/fast" || h.Object["reclaimPolicy"] != "Retain" {
 		t.Errorf("host class %v", h.Object)
 	}
 	if ann := h.GetAnnotations(); ann["storageclass.kubernetes.io/is-default-class"] != "" || ann["note"] != "x" {
@@ -107,13 +107,13 @@ spec:
 		t.Fatal(err)
 	}
 	ref, _, _ := unstructured.NestedStringMap(h.Object, "spec", "claimRef")
-	if h.GetName() != "vkube-vc-x-disk" || ref["namespace"] != "host" || ref["name"] != "data-x-team-x-vc" || ref["uid"] != "" {
+	if h.GetName() != "vkube-vc-x-host-x-disk" || ref["namespace"] != "host" || ref["name"] != "data-x-team-x-vc" || ref["uid"] != "" {
 		t.Errorf("host volume %s, claimRef %v", h.GetName(), ref)
 	}
-	if c, _, _ := unstructured.NestedString(h.Object, "spec", "storageClassName"); c != "vkube-vc-x-fast" {
+	if c, _, _ := unstructured.NestedString(h.Object, "spec", "storageClassName"); c != "vkube-vc-x-host-x-fast" {
 		t.Errorf("volume class %q", c)
 	}
-	for class, want := range map[string]string{"fast": "vkube-vc-x-fast", "standard": "standard", "unknown": "unknown", "": ""} {
+	for class, want := range map[string]string{"fast": "vkube-vc-x-host-x-fast", "standard": "standard", "unknown": "unknown", "": ""} {
 		pvc := mustObj(t, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: team}\nspec: {volumeName: disk, storageClassName: \""+class+"\"}\n")
 		hc, _, err := pvcs{tctx: tctx, names: names}.toHost(context.Background(), pvc)
 		if err != nil {
@@ -121,7 +121,7 @@ spec:
 		}
 		c, _, _ := unstructured.NestedString(hc.Object, "spec", "storageClassName")
 		vol, _, _ := unstructured.NestedString(hc.Object, "spec", "volumeName")
-		if c != want || vol != "vkube-vc-x-disk" {
+		if c != want || vol != "vkube-vc-x-host-x-disk" {
 			t.Errorf("claim of class %q: class %q volume %q", class, c, vol)
 		}
 	}

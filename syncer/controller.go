@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -145,25 +146,60 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	}
 	hostName := translate.HostName(name, ns, c.tctx.VCluster)
 	if ns == "" {
-		hostName = translate.HostClusterScopedName(name, c.tctx.VCluster)
+		hostName = translate.HostClusterScopedName(name, c.tctx.HostNamespace, c.tctx.VCluster)
 	}
 	live, err := c.liveHost(hostName)
 	if err != nil {
 		return err
 	}
+	legacy := c.legacyTwin(ns, name, hostName)
 	virtual, err := listerGet(c.vLister, ns, name)
 	if apierrors.IsNotFound(err) {
-		return c.deleteTwin(ctx, live)
+		gone := translate.Identity{Namespace: ns, Name: name}
+		if err := c.deleteTwin(ctx, gone, legacy); err != nil {
+			return err
+		}
+		return c.deleteTwin(ctx, gone, live)
 	}
 	if err != nil {
 		return err
 	}
 	vmeta := metaOf(virtual)
-	if vmeta.GetDeletionTimestamp() != nil {
+	id := translate.IdentityOf(kindOf(c.res.gvr().Resource), vmeta)
+	if legacy != nil {
+		if live == nil && hostBound(legacy) {
+			// A volume bound to its claim under the old name keeps it: deleting it would leave
+			// the claim Lost (its volumeName is immutable).
+			live = legacy
+		} else if err := c.deleteTwin(ctx, id, legacy); err != nil {
+			return err
+		}
+	}
+	deleting := vmeta.GetDeletionTimestamp() != nil
+	if live != nil && c.tctx.Owned(metaOf(live)) {
+		switch id.Match(metaOf(live).GetAnnotations()) {
+		case translate.Foreign:
+			if !deleting {
+				rec := translate.Recorded(metaOf(live).GetAnnotations())
+				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s is the twin of %s %s, not of this object; not touching it", objectKey(c.hostNS, metaOf(live).GetName()), rec.Kind, rec)
+				c.queue.AddAfter(key, time.Minute)
+				return nil
+			}
+			live = nil // another object's: this one's deletion goes on without it
+		case translate.Earlier:
+			if _, ok := c.res.(replacing); ok && !deleting {
+				if err := c.deleteTwin(ctx, id, live); err != nil {
+					return err
+				}
+				return errRequeue // created anew once the earlier twin is gone
+			}
+		}
+	}
+	if deleting {
 		if f, ok := c.res.(finalizing); ok {
 			return f.finalize(ctx, virtual, live)
 		}
-		return c.deleteTwin(ctx, live)
+		return c.deleteTwin(ctx, id, live)
 	}
 	desired, skip, err := c.res.toHostObject(ctx, virtual)
 	if errors.Is(err, errNotScheduled) || errors.Is(err, errSkipFinished) {
@@ -174,7 +210,7 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 		return nil
 	}
 	if skip {
-		return c.deleteTwin(ctx, live)
+		return c.deleteTwin(ctx, id, live)
 	}
 	if err := translate.Stamp(desired); err != nil {
 		return err
@@ -227,6 +263,45 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 	return err
 }
 
+// replacing kinds delete the twin of an earlier object of the same name and create a new one,
+// where other kinds update it: a pod's spec cannot change.
+type replacing interface{ replacesEarlierTwins() }
+
+// legacyTwin is the cluster-scoped twin this virtual cluster made for the object ns/name under
+// the name it had before names held the host namespace, if there is one: it is stale. Only a twin
+// marked with this host namespace and recording this object counts (the legacy name may be
+// another object's new name).
+func (c *controller) legacyTwin(ns, name, hostName string) runtime.Object {
+	if c.hostNS != "" || ns != "" {
+		return nil
+	}
+	old := translate.LegacyClusterScopedName(name, c.tctx.VCluster)
+	if old == hostName {
+		return nil
+	}
+	obj, err := c.hLister.Get(old)
+	if err != nil {
+		return nil
+	}
+	m := metaOf(obj)
+	labels := m.GetLabels()
+	if labels[translate.LabelManagedBy] != c.tctx.VCluster || labels[translate.LabelHostNamespace] != c.tctx.HostNamespace ||
+		(translate.Identity{Name: name}).Match(m.GetAnnotations()) == translate.Foreign {
+		return nil
+	}
+	return obj
+}
+
+// hostBound: the host bound this twin (a PersistentVolume to its claim).
+func hostBound(obj runtime.Object) bool {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return false
+	}
+	phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+	return phase == string(corev1.VolumeBound)
+}
+
 func (c *controller) liveHost(name string) (runtime.Object, error) {
 	obj, err := listerGet(c.hLister, c.hostNS, name)
 	if apierrors.IsNotFound(err) {
@@ -250,13 +325,19 @@ func nameOf(obj runtime.Object) string { return metaOf(obj).GetName() }
 // creates the twin while the virtual create is still in flight.
 const freshTwin = 30 * time.Second
 
-// deleteTwin deletes the host twin, only if this virtual cluster owns it.
-func (c *controller) deleteTwin(ctx context.Context, liveObj runtime.Object) error {
+// deleteTwin deletes the host twin of the virtual object id, only if this virtual cluster owns it
+// and it records id's namespace and name (any UID: a twin of an earlier object of the name is
+// stale too). id is the queue key alone when the virtual object is gone.
+func (c *controller) deleteTwin(ctx context.Context, id translate.Identity, liveObj runtime.Object) error {
 	if liveObj == nil {
 		return nil
 	}
 	live := metaOf(liveObj)
 	if !c.tctx.Owned(live) || live.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	if id.Match(live.GetAnnotations()) == translate.Foreign {
+		c.log.Info("not deleting another object's twin", "object", id.String(), "twin", live.GetName(), "of", translate.Recorded(live.GetAnnotations()).String())
 		return nil
 	}
 	if age := time.Since(live.GetCreationTimestamp().Time); c.res.gvr().Resource == "services" && age < freshTwin {

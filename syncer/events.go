@@ -85,6 +85,11 @@ func (e *events) copy(ctx context.Context, key string) error {
 	if !e.tctx.Owned(owner) || name == "" {
 		return nil
 	}
+	// An event names its object by name and UID: one about an earlier twin of the name (a pod
+	// replaced, another object's twin an older vkube named alike) is not this object's story.
+	if ev.InvolvedObject.UID != "" && ev.InvolvedObject.UID != owner.GetUID() {
+		return nil
+	}
 	vobj := ev.InvolvedObject
 	vobj.Namespace, vobj.Name, vobj.ResourceVersion = ns, name, ""
 	vobj.UID = "" // the virtual UID is in the annotation; the host UID means nothing in the virtual cluster

@@ -48,7 +48,8 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 	}
 	hostName := translate.HostName(v.Name, v.Namespace, r.tctx.VCluster)
 	var live metav1.Object
-	if p, err := r.hostPods.Pods(r.tctx.HostNamespace).Get(hostName); err == nil {
+	// Only this pod's own twin may lend its token: another's is bound to another pod.
+	if p, err := r.hostPods.Pods(r.tctx.HostNamespace).Get(hostName); err == nil && translate.IdentityOf("Pod", v).Match(p.Annotations) == translate.Same {
 		live = p
 	}
 	token, err := r.tokens.ensure(ctx, v, hostName, live)
@@ -68,6 +69,10 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 	}
 	return h, false, nil
 }
+
+// replacesEarlierTwins: a host pod left by an earlier virtual pod of the same name is deleted,
+// not updated (its spec is immutable, and it runs another pod's containers).
+func (*pods) replacesEarlierTwins() {}
 
 // forUpdateObject changes only what a running pod lets change: metadata and container images.
 func (pods) forUpdateObject(desiredObj, liveObj runtime.Object) runtime.Object {
@@ -129,7 +134,7 @@ func (r *pods) finalize(ctx context.Context, virtual, liveObj runtime.Object) er
 		}
 		return errRequeue
 	}
-	r.tokens.forget(ctx, translate.HostName(vu.GetName(), vu.GetNamespace(), r.tctx.VCluster))
+	r.tokens.forget(ctx, vu, translate.HostName(vu.GetName(), vu.GetNamespace(), r.tctx.VCluster))
 	uid := vu.GetUID()
 	err := r.virtual.CoreV1().Pods(vu.GetNamespace()).Delete(ctx, vu.GetName(), metav1.DeleteOptions{GracePeriodSeconds: new(int64), Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {

@@ -27,7 +27,7 @@ func (r pvcs) toHost(ctx context.Context, v *unstructured.Unstructured) (*unstru
 	spec = runtime.DeepCopyJSON(spec)
 	if vol, _ := spec["volumeName"].(string); vol != "" && r.names.volumes {
 		// A claim of a tenant's own volume binds to that volume's twin.
-		spec["volumeName"] = translate.HostClusterScopedName(vol, r.tctx.VCluster)
+		spec["volumeName"] = translate.HostClusterScopedName(vol, r.tctx.HostNamespace, r.tctx.VCluster)
 	} else {
 		// Otherwise the virtual cluster has no PVs of its own: the host binds the claim to one of
 		// its own.

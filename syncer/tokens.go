@@ -108,8 +108,9 @@ func (t *tokens) mint(ctx context.Context, pod *corev1.Pod) (string, time.Time, 
 func (t *tokens) store(ctx context.Context, pod *corev1.Pod, name, token string) error {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: t.tctx.HostNamespace,
-			Labels:      t.tctx.HostLabels(pod.Namespace, nil),
-			Annotations: map[string]string{translate.AnnotationName: pod.Name, translate.AnnotationNamespace: pod.Namespace, translate.AnnotationKind: "ServiceAccountToken"}},
+			Labels: t.tctx.HostLabels(pod.Namespace, nil),
+			Annotations: map[string]string{translate.AnnotationName: pod.Name, translate.AnnotationNamespace: pod.Namespace,
+				translate.AnnotationUID: string(pod.UID), translate.AnnotationKind: tokenKind}},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{"token": []byte(token), "ca.crt": t.ca, "namespace": []byte(pod.Namespace)},
 	}
@@ -122,7 +123,9 @@ func (t *tokens) store(ctx context.Context, pod *corev1.Pod, name, token string)
 	if err != nil {
 		return err
 	}
-	if live.Labels[translate.LabelManagedBy] != t.tctx.VCluster {
+	// Only this pod's token Secret (or an earlier pod's of its name, stale) is rewritten, never
+	// another object's that happens to have the name.
+	if !t.tctx.Owned(live) || tokenOf(pod).Match(live.Annotations) == translate.Foreign {
 		return errNotOwned(name)
 	}
 	secret.ResourceVersion = live.ResourceVersion
@@ -130,8 +133,14 @@ func (t *tokens) store(ctx context.Context, pod *corev1.Pod, name, token string)
 	return err
 }
 
+// tokenKind is the kind a token Secret records: it is no twin of a virtual Secret.
+const tokenKind = "ServiceAccountToken"
+
+// tokenOf is the identity a pod's token Secret records.
+func tokenOf(pod *corev1.Pod) translate.Identity { return translate.IdentityOf(tokenKind, pod) }
+
 // forget deletes the token Secret of a pod that is gone.
-func (t *tokens) forget(ctx context.Context, hostPod string) {
+func (t *tokens) forget(ctx context.Context, pod *corev1.Pod, hostPod string) {
 	if !t.useSecrets {
 		return
 	}
@@ -144,7 +153,11 @@ func (t *tokens) forget(ctx context.Context, hostPod string) {
 	if err != nil {
 		return
 	}
-	uid := obj.(*unstructured.Unstructured).GetUID()
+	secret := obj.(*unstructured.Unstructured)
+	if tokenOf(pod).Match(secret.GetAnnotations()) == translate.Foreign {
+		return
+	}
+	uid := secret.GetUID()
 	_ = t.host.CoreV1().Secrets(t.tctx.HostNamespace).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 }
 

@@ -159,8 +159,13 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 	created, err := api.Create(ctx, &host, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		created, err = api.Get(ctx, host.Name, metav1.GetOptions{})
-		if err == nil && created.Labels[translate.LabelManagedBy] != w.cfg.VCluster {
-			return deny(http.StatusConflict, fmt.Sprintf("host Service %s/%s exists and is not managed by this virtual cluster", w.cfg.HostNamespace, host.Name))
+		if err == nil && !w.svc.tctx.Owned(created) {
+			return deny(http.StatusConflict, fmt.Sprintf("vkube: host Service %s/%s exists and is not managed by this virtual cluster", w.cfg.HostNamespace, host.Name))
+		}
+		// The twin of this Service (made by an earlier attempt) lends its IP; another Service's
+		// twin must not (the virtual UID is not known yet: namespace and name decide).
+		if err == nil && translate.IdentityOf("Service", &svc).Match(created.Annotations) == translate.Foreign {
+			return deny(http.StatusConflict, fmt.Sprintf("vkube: host Service %s/%s is the twin of Service %s, not of this one", w.cfg.HostNamespace, host.Name, translate.Recorded(created.Annotations)))
 		}
 	}
 	if err != nil {

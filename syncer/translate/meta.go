@@ -20,7 +20,8 @@ type Context struct {
 
 // HostObject starts the host twin of a namespaced virtual object: the translated name in the
 // host namespace, the virtual labels plus vkube's markers, the virtual annotations plus the
-// virtual identity. Server-owned metadata is dropped.
+// virtual identity. Server-owned metadata and the tenant's keys in vkube's prefix (Reserved) are
+// dropped: a tenant must not forge a marker.
 func (c Context) HostObject(virtual *unstructured.Unstructured) *unstructured.Unstructured {
 	host := &unstructured.Unstructured{Object: map[string]any{}}
 	host.SetAPIVersion(virtual.GetAPIVersion())
@@ -28,12 +29,8 @@ func (c Context) HostObject(virtual *unstructured.Unstructured) *unstructured.Un
 	host.SetNamespace(c.HostNamespace)
 	host.SetName(HostName(virtual.GetName(), virtual.GetNamespace(), c.VCluster))
 	host.SetLabels(c.HostLabels(virtual.GetNamespace(), virtual.GetLabels()))
-	ann := map[string]string{}
-	for k, v := range virtual.GetAnnotations() {
-		if k != "kubectl.kubernetes.io/last-applied-configuration" {
-			ann[k] = v
-		}
-	}
+	ann := withoutReserved(virtual.GetAnnotations(), 4)
+	delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
 	ann[AnnotationName] = virtual.GetName()
 	ann[AnnotationNamespace] = virtual.GetNamespace()
 	ann[AnnotationUID] = string(virtual.GetUID())
@@ -44,12 +41,11 @@ func (c Context) HostObject(virtual *unstructured.Unstructured) *unstructured.Un
 
 // HostLabels are the virtual labels plus the markers that say which virtual cluster and
 // namespace a host object belongs to; selectors get the same markers so that a virtual Service
-// never selects pods of another virtual namespace or cluster.
+// never selects pods of another virtual namespace or cluster. Keys in vkube's prefix (Reserved)
+// are dropped first: a tenant's label must not pass for one of vkube's (a control-plane pod's
+// label, another namespace's marker), nor its selector pick vkube's own pods.
 func (c Context) HostLabels(namespace string, labels map[string]string) map[string]string {
-	out := make(map[string]string, len(labels)+2)
-	for k, v := range labels {
-		out[k] = v
-	}
+	out := withoutReserved(labels, 2)
 	out[LabelManagedBy] = c.VCluster
 	out[LabelNamespace] = SafeLabelValue(namespace)
 	return out
@@ -108,12 +104,12 @@ func hash(obj map[string]any) string {
 const LabelFromHost = "vkube.io/from-host"
 
 // HostClusterObject starts the host twin of a cluster-scoped virtual object, like HostObject
-// but named with HostClusterScopedName, in no namespace, and marked with the host namespace
+// but named with HostClusterScopedName, in no namespace, and labelled with the host namespace
 // (what `vkube delete` selects the twins of one virtual cluster by).
 func (c Context) HostClusterObject(virtual *unstructured.Unstructured) *unstructured.Unstructured {
 	host := c.HostObject(virtual)
 	host.SetNamespace("")
-	host.SetName(HostClusterScopedName(virtual.GetName(), c.VCluster))
+	host.SetName(HostClusterScopedName(virtual.GetName(), c.HostNamespace, c.VCluster))
 	labels := host.GetLabels()
 	delete(labels, LabelNamespace)
 	labels[LabelHostNamespace] = c.HostNamespace

@@ -46,17 +46,13 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	h.Name = HostName(v.Name, v.Namespace, p.VCluster)
 	h.Namespace = p.HostNamespace
 	h.Labels = p.HostLabels(v.Namespace, v.Labels)
-	h.Annotations = map[string]string{}
-	for k, val := range v.Annotations {
-		h.Annotations[k] = val
-	}
+	// The tenant's keys in vkube's prefix (its own token annotations, a forged identity) never
+	// reach the host.
+	h.Annotations = withoutReserved(v.Annotations, 6)
 	h.Annotations[AnnotationName] = v.Name
 	h.Annotations[AnnotationNamespace] = v.Namespace
 	h.Annotations[AnnotationUID] = string(v.UID)
 	h.Annotations[AnnotationKind] = "Pod"
-	// A virtual pod must not pass its own token annotations through to the host.
-	delete(h.Annotations, AnnotationToken)
-	delete(h.Annotations, AnnotationTokenCA)
 
 	spec := v.Spec.DeepCopy()
 	if p.KeepNodeName {

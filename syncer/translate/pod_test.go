@@ -98,8 +98,8 @@ func TestHostPodPriorityClass(t *testing.T) {
 	if h.Spec.PriorityClassName != "" || h.Spec.Priority != nil {
 		t.Errorf("class %q priority %v kept without a host twin", h.Spec.PriorityClassName, h.Spec.Priority)
 	}
-	p.PriorityClassName = HostClusterScopedName("high", "vc")
-	if h, _ = p.HostPod(v); h.Spec.PriorityClassName != "vkube-vc-x-high" || h.Spec.Priority != nil {
+	p.PriorityClassName = HostClusterScopedName("high", "host-ns", "vc")
+	if h, _ = p.HostPod(v); h.Spec.PriorityClassName != "vkube-vc-x-host-ns-x-high" || h.Spec.Priority != nil {
 		t.Errorf("class %q priority %v: want the twin, resolved by the host", h.Spec.PriorityClassName, h.Spec.Priority)
 	}
 }

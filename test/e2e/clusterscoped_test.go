@@ -93,7 +93,7 @@ func TestClusterScoped(t *testing.T) {
 	})
 
 	// A host object of the twin's name that vkube does not own is left alone, and the tenant told.
-	clash := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: translate.HostClusterScopedName("clash", name)}, Value: 7}
+	clash := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: translate.HostClusterScopedName("clash", hostNS, name)}, Value: 7}
 	if _, err := hc.SchedulingV1().PriorityClasses().Create(ctx, clash, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestClusterScoped(t *testing.T) {
 	if _, err := vc.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	hostPC := translate.HostClusterScopedName("tenant-high", name)
+	hostPC := translate.HostClusterScopedName("tenant-high", hostNS, name)
 	poll(ctx, t, "the host PriorityClass "+hostPC, func() bool {
 		h, err := hc.SchedulingV1().PriorityClasses().Get(ctx, hostPC, metav1.GetOptions{})
 		return err == nil && h.Value == 1000 && !h.GlobalDefault && h.Labels[translate.LabelManagedBy] == name
@@ -161,7 +161,7 @@ func TestClusterScoped(t *testing.T) {
 	if _, err := vc.StorageV1().StorageClasses().Create(ctx, manual, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	hostSC := translate.HostClusterScopedName("manual", name)
+	hostSC := translate.HostClusterScopedName("manual", hostNS, name)
 	poll(ctx, t, "the host StorageClass "+hostSC, func() bool {
 		h, err := hc.StorageV1().StorageClasses().Get(ctx, hostSC, metav1.GetOptions{})
 		return err == nil && h.Provisioner == "kubernetes.io/no-provisioner" && h.Annotations["storageclass.kubernetes.io/is-default-class"] == "" &&
@@ -193,7 +193,7 @@ func TestClusterScoped(t *testing.T) {
 	if _, err := vc.CoreV1().PersistentVolumeClaims("default").Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	hostPV, hostClaim := translate.HostClusterScopedName("disk", name), translate.HostName("data", "default", name)
+	hostPV, hostClaim := translate.HostClusterScopedName("disk", hostNS, name), translate.HostName("data", "default", name)
 	poll(ctx, t, "the host PersistentVolume "+hostPV+" bound to the claim's twin", func() bool {
 		h, err := hc.CoreV1().PersistentVolumes().Get(ctx, hostPV, metav1.GetOptions{})
 		return err == nil && h.Spec.ClaimRef != nil && h.Spec.ClaimRef.Namespace == hostNS && h.Spec.ClaimRef.Name == hostClaim &&
@@ -306,11 +306,11 @@ func deleteLeavesNoClusterScopedTwin(ctx context.Context, t *testing.T, stop fun
 		}
 		return names, allTerminating
 	}
-	poll(ctx, t, "three twins named "+translate.HostClusterScopedName("left", name)+" marked with the host namespace", func() bool {
+	poll(ctx, t, "three twins named "+translate.HostClusterScopedName("left", hostNS, name)+" marked with the host namespace", func() bool {
 		names, _ := twins()
 		return len(names) == 3
 	})
-	elsewhere := &schedulingv1.PriorityClass{Value: 3, ObjectMeta: metav1.ObjectMeta{Name: translate.HostClusterScopedName("elsewhere", name),
+	elsewhere := &schedulingv1.PriorityClass{Value: 3, ObjectMeta: metav1.ObjectMeta{Name: translate.HostClusterScopedName("elsewhere", "vc-elsewhere", name),
 		Labels: map[string]string{translate.LabelManagedBy: name, translate.LabelHostNamespace: "vc-elsewhere"}}}
 	if _, err := hc.SchedulingV1().PriorityClasses().Create(ctx, elsewhere, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
