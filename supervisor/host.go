@@ -136,7 +136,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		return err
 	}
 	if err := syncer.ServeServiceWebhook(ctx, syncer.WebhookConfig{
-		Listen: "127.0.0.1:0", ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
+		Listen: net.JoinHostPort("127.0.0.1", strconv.Itoa(o.WebhookPort)), ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
 		Virtual: vcs, Host: h.client, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 	}); err != nil {
 		return err

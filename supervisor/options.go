@@ -25,6 +25,11 @@ type Options struct {
 	// DNSPort is where the DNS server for synced pods listens (0: any free port). In a pod it
 	// is fixed so that the chart's NAME-dns Service can target it.
 	DNSPort int
+	// WebhookPort is the loopback port of the Service admission webhook (0: any free port). The
+	// webhook's registration is one object shared by every replica's API server, each of which
+	// calls its own pod's loopback: in HA every replica must serve on the same port, so that
+	// the one URL works wherever the request lands.
+	WebhookPort int
 	// DataDir holds every piece of state: PKI, datastore, component cert dirs, kubeconfig.
 	DataDir string
 	// BindAddress and AdvertiseAddress of the API; Port its secure port (0: pick one and keep it).

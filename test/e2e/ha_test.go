@@ -32,7 +32,8 @@ import (
 // replicas on embedded etcd. A writer records every acknowledged write while replica pods are
 // killed in turn (the etcd leader, the syncer's Lease holder, another): no acknowledged write is
 // lost, the API answers again, the syncer resumes on another replica, and a pod created during
-// each failover ends up on the host. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
+// each failover ends up on the host. Before and after, a Service is created through each
+// replica's own API server and gets its host twin's ClusterIP. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
 func TestHAEmbeddedEtcd(t *testing.T) {
 	c := newCLI(t)
 	hc, err := host.Client()
@@ -48,7 +49,10 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	c.must(ctx, "create", name, "--connect=false", "--distro", "k8s", "-f", seedValues("004_4.yaml"), "--kubernetes-version", host.Config().KubeVersion)
 	h := haCluster{name: name, ns: ns, replicas: 3, hc: hc, vc: haClient(ctx, t, c, hc, ns, name),
 		etcdLeader: func(ctx context.Context) string { return etcdLeader(ctx, t, hc, ns, name) }}
+	h.servicesThroughEveryReplica(ctx, t, c, "before")
 	h.failovers(ctx, t, kills)
+	// The failovers killed the syncer's Lease holder: the webhook holds through the new one too.
+	h.servicesThroughEveryReplica(ctx, t, c, "after")
 }
 
 // haKills is the number of replica kills of an HA test: 3, or VKUBE_HA_KILLS (make soak: 10).
