@@ -91,7 +91,11 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 	if err != nil {
 		return err
 	}
-	if err := ensureNamespace(ctx, client, o.Namespace, o.Name, progress); err != nil {
+	level, err := hostNamespaceLevel(cfg)
+	if err != nil {
+		return err
+	}
+	if err := ensureNamespace(ctx, client, o.Namespace, o.Name, level, progress); err != nil {
 		return err
 	}
 	chrt, err := charts.Load()
@@ -211,8 +215,9 @@ func checkAccess(ctx context.Context, c kubernetes.Interface, ns string) error {
 	return nil
 }
 
-// ensureNamespace creates the namespace when missing, marked so that delete removes it again.
-func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns, name string, progress io.Writer) error {
+// ensureNamespace creates the namespace when missing, marked so that delete removes it again,
+// and makes it enforce the Pod Security level (see enforcePodSecurity).
+func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns, name, level string, progress io.Writer) error {
 	obj, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err == nil && obj.DeletionTimestamp != nil {
 		// A namespace of a just-deleted virtual cluster: wait for it to go, then make it anew.
@@ -226,13 +231,26 @@ func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns, name strin
 		}
 		err = apierrors.NewNotFound(corev1.Resource("namespaces"), ns)
 	}
-	if err == nil || apierrors.IsForbidden(err) {
+	if err == nil {
+		return enforcePodSecurity(ctx, c, obj, level, progress)
+	}
+	if apierrors.IsForbidden(err) {
+		if level != "" {
+			cannotLabel(progress, ns, level, err)
+		}
 		return nil
 	}
 	if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
 	obj = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: map[string]string{annotationCreatedNamespace: name}}}
+	set, _ := namespacePodSecurity(nil, nil, level)
+	for k, v := range set["labels"] {
+		metav1.SetMetaDataLabel(&obj.ObjectMeta, k, v)
+	}
+	for k, v := range set["annotations"] {
+		metav1.SetMetaDataAnnotation(&obj.ObjectMeta, k, v)
+	}
 	if _, err := c.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w (create it yourself, or pick one you own with -n)", ns, err)
 	}

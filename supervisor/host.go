@@ -183,6 +183,10 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		VirtualCA: pki.File(certs.CACert), ServiceAccountKey: pki.File(certs.SAKey), TokenSecrets: o.Config.Sync.ToHost.Pods.UseSecretsForSATokens, APIHost: h.apiIP, APIPort: 443,
 		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
 	}
+	// What the host admin lets tenants' pods, priority classes and volumes do on the host.
+	sc.HostPodSecurityStandard = o.Config.Policies.HostAccess.PodSecurityStandard
+	sc.MaxPriorityClassValue = o.Config.Policies.HostAccess.PriorityClassCeiling()
+	sc.HostPathVolumes = o.Config.Policies.HostAccess.HostPathVolumes
 	if o.Config.Replicas() > 1 {
 		return s.syncWhileLeading(ctx, sc)
 	}

@@ -44,9 +44,16 @@ func copyTopLevel(v, h *unstructured.Unstructured) {
 	}
 }
 
-// priorityClasses syncs PriorityClasses, never as the host's global default; the host's own
-// system classes stay the host's.
-type priorityClasses struct{ tctx translate.Context }
+// priorityClasses syncs PriorityClasses, never as the host's global default and never above the
+// host admin's ceiling; the host's own system classes stay the host's.
+type priorityClasses struct {
+	tctx translate.Context
+	// max is policies.hostAccess.maxPriorityClassValue; twins lists the host twins, so that one
+	// made under another ceiling is made anew (a class's value is immutable).
+	max    int32
+	twins  cache.GenericLister
+	events clusterEvents
+}
 
 func (priorityClasses) clusterScoped() {}
 
@@ -54,7 +61,7 @@ func (priorityClasses) gvr() schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses"}
 }
 
-func (r priorityClasses) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+func (r priorityClasses) toHost(ctx context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
 	if isSystemPriorityClass(v.GetName()) {
 		return nil, true, nil
 	}
@@ -62,6 +69,23 @@ func (r priorityClasses) toHost(_ context.Context, v *unstructured.Unstructured)
 	copyTopLevel(v, h)
 	// A tenant's default would apply to every pod of the host.
 	delete(h.Object, "globalDefault")
+	value := priorityValue(v)
+	kept, clamped := clampPriority(value, r.max)
+	h.Object["value"] = kept
+	if clamped {
+		r.events.record(ctx, "PriorityClass", "scheduling.k8s.io/v1", v, reasonClamped, clampedMessage(value, kept))
+	}
+	if r.twins != nil {
+		if live, err := r.twins.Get(h.GetName()); err == nil {
+			if u, ok := live.(*unstructured.Unstructured); ok && r.tctx.Owned(u) {
+				if priorityValue(u) != kept {
+					// Made under another ceiling (or before there was one): removed here, made
+					// anew with this value once the host reports it gone.
+					return nil, true, nil
+				}
+			}
+		}
+	}
 	return h, false, nil
 }
 
@@ -172,13 +196,17 @@ func (n storageNames) class(ctx context.Context, name string) (string, error) {
 
 // persistentVolumes syncs PersistentVolumes the tenant creates (static provisioning): the
 // claimRef names the host twin of the virtual claim, the class its host class, and the phase
-// comes back. A tenant's volume source is used as it is (hostPath included): enabling this kind
-// trusts tenants with host storage.
+// comes back. A tenant's volume source is used as it is, but for storage on a node's own
+// filesystem or disks (hostPath, local), which only the host admin may allow (hostPath); other
+// sources reach whatever storage the host's nodes and drivers can, so enabling this kind still
+// trusts tenants with the host's storage.
 type persistentVolumes struct {
-	tctx    translate.Context
-	names   storageNames
-	virtual dynamic.Interface
-	host    dynamic.Interface
+	tctx     translate.Context
+	names    storageNames
+	virtual  dynamic.Interface
+	host     dynamic.Interface
+	hostPath bool
+	events   clusterEvents
 }
 
 func (persistentVolumes) clusterScoped() {}
@@ -191,8 +219,12 @@ func (r persistentVolumes) toHost(ctx context.Context, v *unstructured.Unstructu
 	if isHostCopy(v) {
 		return nil, true, nil
 	}
-	h := r.tctx.HostClusterObject(v)
 	spec, _, _ := unstructured.NestedMap(v.Object, "spec")
+	if refused := nodeStorageSources(spec); len(refused) > 0 && !r.hostPath {
+		r.events.record(ctx, "PersistentVolume", "v1", v, reasonSyncError, hostPathRefusal(refused))
+		return nil, true, nil
+	}
+	h := r.tctx.HostClusterObject(v)
 	spec = runtime.DeepCopyJSON(spec)
 	if c, ok := spec["storageClassName"].(string); ok {
 		hc, err := r.names.class(ctx, c)

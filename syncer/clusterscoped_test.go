@@ -21,7 +21,7 @@ globalDefault: true
 preemptionPolicy: Never
 description: urgent
 `)
-	h, skip, err := priorityClasses{tctx: tctx}.toHost(context.Background(), v)
+	h, skip, err := priorityClasses{tctx: tctx, max: 1000}.toHost(context.Background(), v)
 	if err != nil || skip {
 		t.Fatal(err, skip)
 	}
@@ -102,7 +102,7 @@ spec:
   hostPath: {path: /tmp/disk}
   claimRef: {namespace: team, name: data, uid: virtual-uid}
 `)
-	h, _, err := persistentVolumes{tctx: tctx, names: names}.toHost(context.Background(), pv)
+	h, _, err := persistentVolumes{tctx: tctx, names: names, hostPath: true}.toHost(context.Background(), pv)
 	if err != nil {
 		t.Fatal(err)
 	}

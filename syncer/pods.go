@@ -28,6 +28,10 @@ type pods struct {
 	nodes    *fakeNodes
 	// hostPods is the informer cache of the host pods vkube owns (set once the controllers exist).
 	hostPods corelisters.PodLister
+	// hostNodes and nodeSelector (real nodes only) are the host nodes and which of them this
+	// virtual cluster syncs: a pinned pod must name one of those.
+	hostNodes    corelisters.NodeLister
+	nodeSelector labels.Selector
 }
 
 func (pods) gvr() schema.GroupVersionResource { return corev1.SchemeGroupVersion.WithResource("pods") }
@@ -46,6 +50,12 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 		// The virtual scheduler places the pod first; the host pod then goes to that node.
 		return nil, false, errNotScheduled
 	}
+	// Only real nodes are host nodes the virtual scheduler may choose among; a fake node's name
+	// is dropped and the host scheduler places the pod.
+	keepNode := r.cfg.VirtualScheduler && r.cfg.RealNodes
+	if keepNode && r.refusedPinning(ctx, v) {
+		return nil, true, nil
+	}
 	hostName := translate.HostName(v.Name, v.Namespace, r.tctx.VCluster)
 	var live metav1.Object
 	// Only this pod's own twin may lend its token: another's is bound to another pod.
@@ -61,7 +71,7 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 		return nil, false, err
 	}
 	p := translate.Pod{Context: r.tctx, Token: token, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
-		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: r.cfg.VirtualScheduler,
+		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: keepNode,
 		PriorityClassName: hostPriorityClass(r.cfg, v.Spec.PriorityClassName)}
 	h, err := p.HostPod(v)
 	if err != nil {

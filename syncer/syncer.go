@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -63,9 +64,18 @@ type Config struct {
 	// host only when asked; HostStorageClasses shares the host's StorageClasses into the virtual
 	// cluster.
 	PriorityClasses, StorageClasses, PersistentVolumes, HostStorageClasses bool
-	// PodSecurityStandard, when set, is the level a pod must meet to be synced (privileged,
-	// baseline or restricted); a pod that violates it gets a Warning event PodSecurity.
-	PodSecurityStandard string
+	// PodSecurityStandard is the level of the virtual namespaces (policies.podSecurityStandard),
+	// HostPodSecurityStandard the host namespace's (policies.hostAccess.podSecurityStandard):
+	// privileged, baseline or restricted, unset or privileged checking nothing. A pod must meet
+	// the stricter to be synced; one that does not gets a Warning event SyncError.
+	PodSecurityStandard     string
+	HostPodSecurityStandard string
+	// MaxPriorityClassValue is the highest value a synced PriorityClass keeps on the host (higher
+	// ones are clamped to it, with a Warning event Clamped).
+	MaxPriorityClassValue int32
+	// HostPathVolumes lets synced PersistentVolumes keep hostPath and local sources; without it
+	// such a volume gets a Warning event SyncError and no twin.
+	HostPathVolumes bool
 	// ReplicateFromHost/ToHost map Services across the boundary (mapServices).
 	ReplicateFromHost, ReplicateToHost []ServiceMapping
 	Logger                             *slog.Logger
@@ -134,6 +144,13 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		}
 	}
 	podKind := &pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes, tokens: podTokens}
+	var rn *realNodes
+	var rnInf informers.SharedInformerFactory
+	if cfg.RealNodes {
+		// Its host nodes are also what a pod pinned to a node is checked against.
+		rn, rnInf = newRealNodes(hcs, vcs, labels.SelectorFromSet(cfg.NodeSelector), cfg.KubeletAddress, cfg.KubeletPort, log)
+		podKind.hostNodes, podKind.nodeSelector = corelisters.NewNodeLister(rn.lister), rn.selector
+	}
 	slices := endpointSlices{tctx: tctx, services: svcLister, slices: vInf.ForResource(endpointSlices{}.gvr()).Lister()}
 	kinds := []syncedKind{
 		configMaps{tctx: tctx, used: used.configMap},
@@ -141,6 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		services{tctx: tctx},
 		slices,
 	}
+	clusterEv := clusterEvents{events: vcs.CoreV1().Events(metav1.NamespaceDefault), log: log}
 	names := storageNames{tctx: tctx, volumes: cfg.PersistentVolumes}
 	if cfg.StorageClasses {
 		names.classes = vInf.ForResource(storageClasses{}.gvr()).Lister()
@@ -149,10 +167,11 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	}
 	kinds = append(kinds, pvcs{tctx: tctx, names: names})
 	if cfg.PriorityClasses {
-		kinds = append(kinds, priorityClasses{tctx: tctx})
+		kinds = append(kinds, priorityClasses{tctx: tctx, max: cfg.MaxPriorityClassValue, events: clusterEv,
+			twins: hClusterInf.ForResource(priorityClasses{}.gvr()).Lister()})
 	}
 	if cfg.PersistentVolumes {
-		kinds = append(kinds, persistentVolumes{tctx: tctx, names: names, virtual: vdyn, host: hdyn})
+		kinds = append(kinds, persistentVolumes{tctx: tctx, names: names, virtual: vdyn, host: hdyn, hostPath: cfg.HostPathVolumes, events: clusterEv})
 	}
 	if cfg.Ingresses {
 		kinds = append(kinds, ingresses{tctx: tctx})
@@ -233,10 +252,9 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		go nodes.gc(ctx)
 		hostEventInformers.WaitForCacheSync(ctx.Done())
 		go hostEvents.run(ctx)
-		if cfg.RealNodes {
-			rn, f := newRealNodes(hcs, vcs, labels.SelectorFromSet(cfg.NodeSelector), cfg.KubeletAddress, cfg.KubeletPort, log)
-			f.Start(ctx.Done())
-			f.WaitForCacheSync(ctx.Done())
+		if rn != nil {
+			rnInf.Start(ctx.Done())
+			rnInf.WaitForCacheSync(ctx.Done())
 			go rn.run(ctx)
 		}
 		if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {

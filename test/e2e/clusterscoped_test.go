@@ -39,6 +39,8 @@ func TestClusterScoped(t *testing.T) {
     persistentVolumes: {enabled: true}
   fromHost:
     storageClasses: {enabled: true}
+policies:
+  hostAccess: {hostPathVolumes: true, maxPriorityClassValue: 500}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +116,17 @@ func TestClusterScoped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// PriorityClass: the host twin, and a pod that uses it runs with it.
+	// PriorityClass: the host twin, its value lowered to the host admin's ceiling (500 here), and
+	// a pod that uses it runs with it.
 	pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "tenant-high"}, Value: 1000, Description: "e2e"}
 	if _, err := vc.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	hostPC := translate.HostClusterScopedName("tenant-high", hostNS, name)
-	poll(ctx, t, "the host PriorityClass "+hostPC, func() bool {
+	poll(ctx, t, "the host PriorityClass "+hostPC+" at the ceiling, with a Clamped event", func() bool {
 		h, err := hc.SchedulingV1().PriorityClasses().Get(ctx, hostPC, metav1.GetOptions{})
-		return err == nil && h.Value == 1000 && !h.GlobalDefault && h.Labels[translate.LabelManagedBy] == name
+		return err == nil && h.Value == 500 && !h.GlobalDefault && h.Labels[translate.LabelManagedBy] == name &&
+			hasEvent(ctx, vc, metav1.NamespaceDefault, "tenant-high", "Clamped", "value 1000 lowered to 500 on the host: policies.hostAccess.maxPriorityClassValue")
 	})
 	// The virtual cluster is the source of truth: a twin deleted on the host comes back.
 	if err := hc.SchedulingV1().PriorityClasses().Delete(ctx, hostPC, metav1.DeleteOptions{}); err != nil {
@@ -140,7 +144,7 @@ func TestClusterScoped(t *testing.T) {
 	poll(ctx, t, "the pod Running on the host with the host PriorityClass", func() bool {
 		h, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName("prio", "default", name), metav1.GetOptions{})
 		return err == nil && h.Status.Phase == corev1.PodRunning && h.Spec.PriorityClassName == hostPC &&
-			h.Spec.Priority != nil && *h.Spec.Priority == 1000
+			h.Spec.Priority != nil && *h.Spec.Priority == 500
 	})
 	// With useSecretsForSATokens the token is in a host Secret, not in the host pod.
 	hostPod, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName("prio", "default", name), metav1.GetOptions{})

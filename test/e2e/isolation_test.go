@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +36,7 @@ func helloPod(name string, mutate func(*corev1.PodSpec)) *corev1.Pod {
 // without isolation first: restarted with --isolate, the host namespace gets the seeds'
 // ResourceQuota, LimitRange and two NetworkPolicies (vkube's labels), the virtual cluster refuses
 // privileged and hostPath pods with PodSecurity admission's message, a privileged pod from before
-// is taken off the host by the syncer, a plain pod still runs (with the LimitRange's defaults), and
+// (synced while the host admin opted out of the host's level) is taken off the host by the syncer, a plain pod still runs (with the LimitRange's defaults), and
 // what a user made by hand in the host namespace is untouched, also when isolation is turned off.
 func TestIsolation(t *testing.T) {
 	h, hc := requireHostClient(t)
@@ -64,8 +66,14 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Without isolation: nothing of it on the host, and a privileged pod runs there.
-	v, _, _ := startOnHostWith(t, name)
+	// Without isolation, and with the host admin's opt-out of the host's Pod Security level
+	// (policies.hostAccess.podSecurityStandard, baseline by default): nothing of it on the host,
+	// and a privileged pod runs there.
+	optOut := filepath.Join(t.TempDir(), "privileged.yaml")
+	if err := os.WriteFile(optOut, []byte("policies:\n  hostAccess:\n    podSecurityStandard: privileged\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, _, _ := startOnHostWith(t, name, "-f", optOut)
 	vc := v.Client()
 	if _, err := hc.CoreV1().ResourceQuotas(hostNS).Get(ctx, name+"-quota", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("%s-quota exists without --isolate: %v", name, err)
@@ -130,12 +138,15 @@ func TestIsolation(t *testing.T) {
 	}
 	poll(ctx, t, "the tenant's privileged label on default undone", labelled("default"))
 
-	// The privileged pod from before isolation: the syncer takes its twin off the host and says why.
-	poll(ctx, t, "a PodSecurity event on the old privileged pod, and its host twin gone", func() bool {
+	// The privileged pod from before isolation: the syncer takes its twin off the host and says
+	// why, naming the field and the key whose level it fails (the virtual namespaces' baseline).
+	poll(ctx, t, "a SyncError event on the old privileged pod, and its host twin gone", func() bool {
 		if _, err := hc.CoreV1().Pods(hostNS).Get(ctx, legacyTwin, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return false
 		}
-		return hasEvent(ctx, vc, "default", "legacy", "PodSecurity", `not synced to the host: violates PodSecurity "baseline:latest": privileged`)
+		return hasEvent(ctx, vc, "default", "legacy", "SyncError",
+			`not synced to the host: spec.containers[0].securityContext.privileged: violates PodSecurity "baseline:latest": privileged`) &&
+			hasEvent(ctx, vc, "default", "legacy", "SyncError", "(policies.podSecurityStandard)")
 	})
 
 	// A plain pod runs, with the LimitRange's defaults, counted by the quota.
