@@ -135,9 +135,11 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err != nil {
 		return err
 	}
+	hostAccess := o.Config.Policies.HostAccess
 	if err := syncer.ServeServiceWebhook(ctx, syncer.WebhookConfig{
 		Listen: net.JoinHostPort("127.0.0.1", strconv.Itoa(o.WebhookPort)), ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
 		Virtual: vcs, Host: h.client, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
+		ExternalIPCIDRs: hostAccess.ExternalIPCIDRs,
 	}); err != nil {
 		return err
 	}
@@ -168,6 +170,8 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}
 	sc := syncer.Config{
 		ReplicateFromHost: fromHost, ReplicateToHost: toHost,
+		ExternalIPCIDRs: hostAccess.ExternalIPCIDRs, EndpointCIDRs: hostAccess.EndpointCIDRs,
+		HostServiceCIDR: o.Config.ControlPlane.Advanced.ServiceCIDR, NodeIPs: h.ownNodeIPs(ctx, &o),
 		PodSecurityStandard:  o.Config.Policies.PodSecurityStandard,
 		RealNodes:            o.Config.Sync.FromHost.Nodes.Enabled,
 		NodeSelector:         nodeSelector(o.Config.Sync.FromHost.Nodes),
@@ -196,6 +200,25 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}
 	s.setSyncer(sy)
 	return nil
+}
+
+// ownNodeIPs are the addresses of the host node vkube runs on, which no tenant endpoint may
+// point at: in a pod, its node's (read from the pod, named by --member-name as the chart does);
+// otherwise the machine's address host pods reach vkube at.
+func (h *hostCluster) ownNodeIPs(ctx context.Context, o *Options) []string {
+	if !o.InCluster {
+		return []string{o.AdvertiseAddress}
+	}
+	pod, err := h.client.CoreV1().Pods(h.namespace).Get(ctx, o.MemberName, metav1.GetOptions{})
+	if err != nil {
+		o.Logger.Warn("reading vkube's own pod for its node's address; endpoints are still checked against the nodes of synced pods", "pod", o.MemberName, "error", err)
+		return nil
+	}
+	ips := []string{pod.Status.HostIP}
+	for _, ip := range pod.Status.HostIPs {
+		ips = append(ips, ip.IP)
+	}
+	return ips
 }
 
 func (s *Supervisor) setSyncer(sy interface{ Stop(context.Context) error }) {

@@ -2,6 +2,8 @@ package syncer
 
 import (
 	"context"
+	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -30,18 +32,28 @@ const (
 // endpoints the tenant manages: an Endpoints object (mirrored into slices by the virtual
 // EndpointSliceMirroring controller) or slices of their own. The host twin of such a Service
 // has no selector either, so nothing on the host would give it endpoints.
+// Their addresses are the tenant's word, so each must be one the tenant may point the host at
+// (endpointaddresses.go); the others are dropped with a SyncError event on the virtual slice.
 type endpointSlices struct {
 	tctx     translate.Context
 	services corelisters.ServiceLister
 	// slices lists the virtual slices, to re-evaluate a Service's slices when it changes.
 	slices cache.GenericLister
+	// byAddress is the virtual slices' cache indexed by address, to re-evaluate the slices
+	// naming a host pod's IP when it changes.
+	byAddress cache.Indexer
+	addresses *endpointAddresses
+	errors    *syncErrors
 }
+
+// maxAddressEvents bounds the events one reconcile records about a slice's dropped addresses.
+const maxAddressEvents = 10
 
 func (endpointSlices) gvr() schema.GroupVersionResource {
 	return discoveryv1.SchemeGroupVersion.WithResource("endpointslices")
 }
 
-func (r endpointSlices) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+func (r endpointSlices) toHost(ctx context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
 	service := v.GetLabels()[discoveryv1.LabelServiceName]
 	if service == "" || v.GetLabels()[discoveryv1.LabelManagedBy] == endpointSliceController {
 		return nil, true, nil
@@ -56,7 +68,17 @@ func (r endpointSlices) toHost(_ context.Context, v *unstructured.Unstructured) 
 	if len(svc.Spec.Selector) > 0 || !hasHostTwin(svc) {
 		return nil, true, nil
 	}
-	return r.hostSlice(v), false, nil
+	h := r.hostSlice(v)
+	dropped := r.addresses.keepInSlice(h)
+	ref := corev1.ObjectReference{Kind: "EndpointSlice", APIVersion: discoveryv1.SchemeGroupVersion.String(), Namespace: v.GetNamespace(),
+		Name: v.GetName(), UID: v.GetUID(), ResourceVersion: v.GetResourceVersion()}
+	for i, why := range dropped {
+		if i == maxAddressEvents {
+			break
+		}
+		r.errors.record(ctx, ref, why)
+	}
+	return h, false, nil
 }
 
 // hostSlice translates a virtual slice: it belongs to the host twin of its Service, and its
@@ -123,5 +145,54 @@ func (r endpointSlices) followServices(services cache.SharedIndexInformer, slice
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, o any) { enqueue(o) },
 		DeleteFunc: enqueue,
+	})
+}
+
+// followHostPods re-evaluates the slices naming an address whenever a host pod of this virtual
+// cluster gains or loses it (as its IP, or as its node's): a pod deleted or finished frees its IP
+// for another's pod, which a slice must then stop pointing at.
+func (r endpointSlices) followHostPods(pods cache.SharedIndexInformer, slices *controller) {
+	addresses := func(obj any) map[string]bool {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		p, ok := obj.(*corev1.Pod)
+		if !ok {
+			return nil
+		}
+		set := map[string]bool{}
+		for _, ip := range podIPs(p) {
+			set["pod "+ip] = true
+		}
+		for _, ip := range podHostIPs(p) {
+			set["node "+ip] = true
+		}
+		return set
+	}
+	enqueue := func(changed map[string]bool) {
+		for key := range changed {
+			_, ip, _ := strings.Cut(key, " ")
+			list, err := r.byAddress.ByIndex(indexEndpointAddress, ip)
+			if err != nil {
+				continue
+			}
+			for _, s := range list {
+				if m, ok := s.(metav1.Object); ok {
+					slices.enqueue(objectKey(m.GetNamespace(), m.GetName()))
+				}
+			}
+		}
+	}
+	_, _ = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) { enqueue(addresses(o)) },
+		UpdateFunc: func(old, o any) {
+			before, after := addresses(old), addresses(o)
+			if maps.Equal(before, after) {
+				return
+			}
+			enqueue(before)
+			enqueue(after)
+		},
+		DeleteFunc: func(o any) { enqueue(addresses(o)) },
 	})
 }

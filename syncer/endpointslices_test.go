@@ -49,9 +49,14 @@ endpoints:
   targetRef: {kind: Pod, name: db-1}
 - addresses: [192.168.1.10]
   targetRef: {kind: Node, name: node-1}
+- addresses: [93.184.215.14]
 - addresses: [192.168.1.11]
+  conditions: {ready: true}
 `)
-	h, skip, err := endpointSlices{tctx: tctx, services: serviceLister(t)}.toHost(context.Background(), v)
+	// 10.0.0.5 and .6 are the tenant's pods; 192.168.1.10 lies in the host admin's endpointCIDRs.
+	addrs := &endpointAddresses{policy: addressPolicy{endpointCIDRs: prefixes(t, "192.168.1.10/32")},
+		facts: staticFacts([]string{"10.0.0.5", "10.0.0.6"}, nil)}
+	h, skip, err := endpointSlices{tctx: tctx, services: serviceLister(t), addresses: addrs}.toHost(context.Background(), v)
 	if err != nil || skip {
 		t.Fatal(err, skip)
 	}
@@ -69,6 +74,9 @@ endpoints:
 		t.Errorf("body %v", h.Object)
 	}
 	endpoints, _, _ := unstructured.NestedSlice(h.Object, "endpoints")
+	if len(endpoints) != 4 {
+		t.Fatalf("endpoints %v: the internal 192.168.1.11, neither the tenant's pod nor listed, must be dropped", endpoints)
+	}
 	want := []map[string]any{
 		{"kind": "Pod", "namespace": "host", "name": "db-0-x-team-x-vc"},
 		{"kind": "Pod", "namespace": "host", "name": "db-1-x-team-x-vc"},
@@ -90,7 +98,7 @@ endpoints:
 }
 
 func TestEndpointSlicesLeftToTheHost(t *testing.T) {
-	r := endpointSlices{tctx: tctx, services: serviceLister(t)}
+	r := endpointSlices{tctx: tctx, services: serviceLister(t), addresses: &endpointAddresses{facts: staticFacts(nil, nil)}}
 	for what, y := range map[string]string{
 		"no Service label":    "metadata: {name: s, namespace: team}\n",
 		"Service missing":     "metadata: {name: s, namespace: team, labels: {kubernetes.io/service-name: gone}}\n",

@@ -27,10 +27,14 @@ type ServiceMapping struct{ From, To string }
 // replicator mirrors Services across the boundary (vcluster's mapServices): fromHost puts a host
 // Service's ClusterIP into the virtual cluster under another name; toHost gives a virtual Service
 // a host Service whose endpoints are the virtual endpoints (pod IPs are the same on both sides).
+// Those endpoints are the tenant's word like a selectorless slice's: an address the tenant may
+// not point the host at is dropped, with a SyncError event on the virtual Service.
 type replicator struct {
 	virtual, host    kubernetes.Interface
 	fromHost, toHost []ServiceMapping
 	vcluster, hostNS string
+	addresses        *endpointAddresses
+	errors           *syncErrors
 	log              *slog.Logger
 }
 
@@ -93,12 +97,23 @@ func (r *replicator) mirrorIntoHost(ctx context.Context, m ServiceMapping) error
 		ObjectMeta:  metav1.ObjectMeta{Name: tname + "-vkube", Namespace: tns, Labels: map[string]string{discoveryv1.LabelServiceName: tname, discoveryv1.LabelManagedBy: "vkube.io", translate.LabelManagedBy: r.vcluster}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 	}
+	ref := corev1.ObjectReference{Kind: "Service", APIVersion: "v1", Namespace: src.Namespace, Name: src.Name, UID: src.UID, ResourceVersion: src.ResourceVersion}
+	events := 0
 	for _, s := range slices.Items {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
 			continue
 		}
 		for _, e := range s.Endpoints {
-			mirror.Endpoints = append(mirror.Endpoints, discoveryv1.Endpoint{Addresses: e.Addresses, Conditions: e.Conditions})
+			kept, dropped := r.addresses.keep(e.Addresses)
+			for _, why := range dropped {
+				if events < maxAddressEvents {
+					r.errors.record(ctx, ref, why)
+					events++
+				}
+			}
+			if len(kept) > 0 {
+				mirror.Endpoints = append(mirror.Endpoints, discoveryv1.Endpoint{Addresses: kept, Conditions: e.Conditions})
+			}
 		}
 		if mirror.Ports == nil {
 			mirror.Ports = s.Ports

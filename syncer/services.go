@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,20 +14,34 @@ import (
 )
 
 // services syncs Services; the virtual Service carries its host twin's ClusterIP (the write-path
-// webhook creates the twin first and copies the IP in).
-type services struct{ tctx translate.Context }
+// webhook creates the twin first and copies the IP in). What of the spec reaches the host is
+// reviewed first (servicereview.go).
+type services struct {
+	tctx translate.Context
+	// externalIPs is policies.hostAccess.externalIPCIDRs: what spec.externalIPs and
+	// spec.loadBalancerIP may claim on the host.
+	externalIPs []netip.Prefix
+	// errors records what the review kept from the host (nil in the webhook, which refuses).
+	errors *syncErrors
+}
 
 func (services) gvr() schema.GroupVersionResource {
 	return corev1.SchemeGroupVersion.WithResource("services")
 }
 
-func (r services) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
+func (r services) toHost(ctx context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
 	if !hasHostTwin(v) {
 		return nil, true, nil
 	}
 	var svc corev1.Service
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(v.Object, &svc); err != nil {
 		return nil, false, err
+	}
+	// One the webhook did not see (created while it was away) is synced without what it may
+	// not have on the host.
+	if errs := reviewService(&svc, r.externalIPs); len(errs) > 0 {
+		r.errors.record(ctx, corev1.ObjectReference{Kind: "Service", APIVersion: "v1", Namespace: svc.Namespace, Name: svc.Name,
+			UID: svc.UID, ResourceVersion: svc.ResourceVersion}, reviewMessage(errs))
 	}
 	h, err := r.hostService(&svc)
 	if err != nil {
@@ -44,6 +59,7 @@ func hasHostTwin(svc metav1.Object) bool {
 // hostService translates a typed virtual Service (also used by the write-path webhook).
 func (r services) hostService(svc *corev1.Service) (*unstructured.Unstructured, error) {
 	spec := svc.Spec.DeepCopy()
+	hostServiceSpec(spec, r.externalIPs)
 	if len(spec.Selector) > 0 {
 		spec.Selector = r.tctx.HostLabels(svc.Namespace, spec.Selector)
 	}
@@ -67,6 +83,9 @@ func (r services) hostService(svc *corev1.Service) (*unstructured.Unstructured, 
 	v.SetAPIVersion("v1")
 	v.SetKind("Service")
 	h := r.tctx.HostObject(v)
+	ann := h.GetAnnotations()
+	hostServiceAnnotations(ann, r.externalIPs)
+	h.SetAnnotations(ann)
 	h.Object["spec"] = specMap
 	return h, nil
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -78,7 +80,19 @@ type Config struct {
 	HostPathVolumes bool
 	// ReplicateFromHost/ToHost map Services across the boundary (mapServices).
 	ReplicateFromHost, ReplicateToHost []ServiceMapping
-	Logger                             *slog.Logger
+	// ExternalIPCIDRs (policies.hostAccess.externalIPCIDRs) is what a Service's externalIPs and
+	// loadBalancerIP may claim on the host: nothing when empty.
+	ExternalIPCIDRs []string
+	// EndpointCIDRs (policies.hostAccess.endpointCIDRs) is the internal addresses endpoints may
+	// point at besides the virtual cluster's own pods (public addresses need no listing).
+	EndpointCIDRs []string
+	// HostServiceCIDR is the host's service range ("a" or "a,b" for dual-stack): no endpoint
+	// may point into it.
+	HostServiceCIDR string
+	// NodeIPs are the addresses of the host node vkube runs on: no endpoint may point there
+	// (nor at the node of any synced pod, which the syncer sees itself).
+	NodeIPs []string
+	Logger  *slog.Logger
 }
 
 // Syncer runs the sync controllers. Its shape follows the supervisor's parts: Ready, Stop.
@@ -135,6 +149,42 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: vcs.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "vkube-syncer"})
 
+	externalIPs, err := parsePrefixes(cfg.ExternalIPCIDRs)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: %s: %w", keyExternalIPCIDRs, err)
+	}
+	policy := addressPolicy{}
+	if policy.endpointCIDRs, err = parsePrefixes(cfg.EndpointCIDRs); err != nil {
+		return nil, fmt.Errorf("syncer: %s: %w", keyEndpointCIDRs, err)
+	}
+	if policy.serviceCIDRs, err = parsePrefixes(strings.Split(cfg.HostServiceCIDR, ",")); err != nil {
+		return nil, fmt.Errorf("syncer: host service CIDR: %w", err)
+	}
+	hostAddrs := &hostAddresses{own: map[netip.Addr]bool{}}
+	for _, ip := range canonicalIPs(cfg.NodeIPs...) {
+		hostAddrs.own[netip.MustParseAddr(ip)] = true
+	}
+	hPodInformer := hostTyped.Core().V1().Pods().Informer()
+	if err := hPodInformer.AddIndexers(hostPodIndexers()); err != nil {
+		return nil, fmt.Errorf("syncer: host pod indexes: %w", err)
+	}
+	hostAddrs.pods = hPodInformer.GetIndexer()
+	var rn *realNodes
+	var nodeInf informers.SharedInformerFactory
+	if cfg.RealNodes {
+		rn, nodeInf = newRealNodes(hcs, vcs, labels.SelectorFromSet(cfg.NodeSelector), cfg.KubeletAddress, cfg.KubeletPort, log)
+		if err := nodeInf.Core().V1().Nodes().Informer().AddIndexers(nodeIndexers()); err != nil {
+			return nil, fmt.Errorf("syncer: host node indexes: %w", err)
+		}
+		hostAddrs.nodes = nodeInf.Core().V1().Nodes().Informer().GetIndexer()
+	}
+	addresses := &endpointAddresses{policy: policy, facts: hostAddrs.facts}
+	refusals := newSyncErrors(vcs, log)
+	sliceInformer := vInf.ForResource(endpointSlices{}.gvr()).Informer()
+	if err := sliceInformer.AddIndexers(sliceAddressIndexers()); err != nil {
+		return nil, fmt.Errorf("syncer: endpoint slice indexes: %w", err)
+	}
+
 	used := newUsage(podLister)
 	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}, disabled: cfg.RealNodes}
 	podTokens := &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, useSecrets: cfg.TokenSecrets, expiry: map[string]time.Time{}}
@@ -144,18 +194,16 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		}
 	}
 	podKind := &pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes, tokens: podTokens}
-	var rn *realNodes
-	var rnInf informers.SharedInformerFactory
-	if cfg.RealNodes {
+	if rn != nil {
 		// Its host nodes are also what a pod pinned to a node is checked against.
-		rn, rnInf = newRealNodes(hcs, vcs, labels.SelectorFromSet(cfg.NodeSelector), cfg.KubeletAddress, cfg.KubeletPort, log)
 		podKind.hostNodes, podKind.nodeSelector = corelisters.NewNodeLister(rn.lister), rn.selector
 	}
-	slices := endpointSlices{tctx: tctx, services: svcLister, slices: vInf.ForResource(endpointSlices{}.gvr()).Lister()}
+	slices := endpointSlices{tctx: tctx, services: svcLister, slices: vInf.ForResource(endpointSlices{}.gvr()).Lister(),
+		byAddress: sliceInformer.GetIndexer(), addresses: addresses, errors: refusals}
 	kinds := []syncedKind{
 		configMaps{tctx: tctx, used: used.configMap},
 		secrets{tctx: tctx, used: used.secret},
-		services{tctx: tctx},
+		services{tctx: tctx, externalIPs: externalIPs, errors: refusals},
 		slices,
 	}
 	clusterEv := clusterEvents{events: vcs.CoreV1().Events(metav1.NamespaceDefault), log: log}
@@ -212,6 +260,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	}
 	hostEvents, hostEventInformers := newEvents(hcs, vcs, tctx, hosted, log)
 	slices.followServices(typed.Core().V1().Services().Informer(), controllers["endpointslices"])
+	slices.followHostPods(hPodInformer, controllers["endpointslices"])
 	// A pod that starts or stops using a ConfigMap or Secret changes whether it is synced.
 	_, _ = typed.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
@@ -253,13 +302,14 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		hostEventInformers.WaitForCacheSync(ctx.Done())
 		go hostEvents.run(ctx)
 		if rn != nil {
-			rnInf.Start(ctx.Done())
-			rnInf.WaitForCacheSync(ctx.Done())
+			// Synced before any controller runs: node addresses decide endpoints.
+			nodeInf.Start(ctx.Done())
+			nodeInf.WaitForCacheSync(ctx.Done())
 			go rn.run(ctx)
 		}
 		if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {
 			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
-				vcluster: cfg.Name, log: log}).run(ctx)
+				vcluster: cfg.Name, addresses: addresses, errors: refusals, log: log}).run(ctx)
 		}
 		for resource, c := range controllers {
 			go c.run(ctx, workers(resource))

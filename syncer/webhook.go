@@ -26,7 +26,9 @@ import (
 // refuses is refused to the tenant at once with the host's message. vkube serves a mutating
 // webhook for Service CREATE in the virtual cluster: it creates the host twin first and copies
 // the IP it got into the virtual Service. (A webhook, not a front proxy: clients keep talking to
-// the real apiserver, with its authentication and no extra hop on every request.)
+// the real apiserver, with its authentication and no extra hop on every request.) On CREATE and
+// UPDATE it first reviews what the Service would claim on the host (servicereview.go), so that
+// `kubectl edit` adding an externalIP is refused at once rather than dropped later.
 
 // WebhookConfig configures the Service write-path webhook.
 type WebhookConfig struct {
@@ -37,7 +39,9 @@ type WebhookConfig struct {
 	Virtual                 kubernetes.Interface
 	Host                    kubernetes.Interface
 	HostNamespace, VCluster string
-	Logger                  *slog.Logger
+	// ExternalIPCIDRs is policies.hostAccess.externalIPCIDRs (see reviewService).
+	ExternalIPCIDRs []string
+	Logger          *slog.Logger
 }
 
 const webhookName = "vkube-services"
@@ -49,11 +53,16 @@ func ServeServiceWebhook(ctx context.Context, cfg WebhookConfig) error {
 	if err != nil {
 		return fmt.Errorf("service webhook: serving cert: %w", err)
 	}
+	externalIPs, err := parsePrefixes(cfg.ExternalIPCIDRs)
+	if err != nil {
+		return fmt.Errorf("service webhook: %s: %w", keyExternalIPCIDRs, err)
+	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("service webhook %s: %w", cfg.Listen, err)
 	}
-	w := &serviceWebhook{cfg: cfg, svc: services{tctx: translate.Context{VCluster: cfg.VCluster, HostNamespace: cfg.HostNamespace}}, log: cfg.Logger.With("component", "service-webhook")}
+	w := &serviceWebhook{cfg: cfg, svc: services{tctx: translate.Context{VCluster: cfg.VCluster, HostNamespace: cfg.HostNamespace}, externalIPs: externalIPs},
+		log: cfg.Logger.With("component", "service-webhook")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mutate-services", w.serve)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
@@ -79,7 +88,7 @@ func (w *serviceWebhook) keepRegistered(ctx context.Context, url string) {
 		Webhooks: []admissionregv1.MutatingWebhook{{
 			Name:                    "services.vkube.io",
 			ClientConfig:            admissionregv1.WebhookClientConfig{URL: &url, CABundle: w.cfg.CABundle},
-			Rules:                   []admissionregv1.RuleWithOperations{{Operations: []admissionregv1.OperationType{admissionregv1.Create}, Rule: admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}}}},
+			Rules:                   []admissionregv1.RuleWithOperations{{Operations: []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update}, Rule: admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}}}},
 			FailurePolicy:           &fail,
 			SideEffects:             &none,
 			TimeoutSeconds:          &timeout,
@@ -133,10 +142,21 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 		return deny(http.StatusBadRequest, "vkube: cannot read the Service: "+err.Error())
 	}
 	svc.Namespace = req.Namespace
-	if svc.Spec.ClusterIP == corev1.ClusterIPNone || svc.Spec.Type == corev1.ServiceTypeExternalName || (req.DryRun != nil && *req.DryRun) {
+	if !hasHostTwin(&svc) {
 		return allow
 	}
-	if svc.Namespace == "default" && svc.Name == "kubernetes" || svc.Annotations[AnnotationReplicatedFrom] != "" {
+	errs := reviewService(&svc, w.svc.externalIPs)
+	if req.Operation == admissionv1.Update && len(errs) > 0 {
+		var old corev1.Service
+		if err := json.Unmarshal(req.OldObject.Raw, &old); err == nil {
+			errs = newClaims(errs, reviewService(&old, w.svc.externalIPs))
+		}
+	}
+	if len(errs) > 0 {
+		return deny(http.StatusForbidden, "vkube: "+reviewMessage(errs))
+	}
+	// An update changes the twin through the syncer; only a create needs the host's IP first.
+	if req.Operation != admissionv1.Create || svc.Spec.ClusterIP == corev1.ClusterIPNone || svc.Spec.Type == corev1.ServiceTypeExternalName || (req.DryRun != nil && *req.DryRun) {
 		return allow
 	}
 	// A name the virtual cluster already has is refused by the apiserver after us; creating a
@@ -186,6 +206,10 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 				patch = append(patch, map[string]any{"op": "add", "path": fmt.Sprintf("/spec/ports/%d/nodePort", i), "value": p.NodePort})
 			}
 		}
+	}
+	if created.Spec.HealthCheckNodePort != 0 {
+		// The host chose it (a tenant's choice is not passed on): the virtual Service says so.
+		patch = append(patch, map[string]any{"op": "add", "path": "/spec/healthCheckNodePort", "value": created.Spec.HealthCheckNodePort})
 	}
 	b, _ := json.Marshal(patch)
 	pt := admissionv1.PatchTypeJSONPatch
