@@ -224,6 +224,10 @@ func (r persistentVolumes) toHost(ctx context.Context, v *unstructured.Unstructu
 		r.events.record(ctx, "PersistentVolume", "v1", v, reasonSyncError, hostPathRefusal(refused))
 		return nil, true, nil
 	}
+	if refs := namespacedSecretRefs(spec, "spec"); len(refs) > 0 {
+		r.events.record(ctx, "PersistentVolume", "v1", v, reasonSyncError, secretRefRefusal(refs))
+		return nil, true, nil
+	}
 	h := r.tctx.HostClusterObject(v)
 	spec = runtime.DeepCopyJSON(spec)
 	if c, ok := spec["storageClassName"].(string); ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,6 +58,36 @@ func nodeStorageSources(spec map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// namespacedSecretRefs are the fields of a PersistentVolume source that name a Secret by
+// namespace (csi's nodePublishSecretRef and its siblings, the secretRef of iscsi, rbd, cephfs,
+// flexVolume, scaleIO, storageos, azureFile's secretNamespace). On the host the volume's driver
+// or the kubelet reads that Secret from the host namespace of that name: a tenant would point
+// host storage drivers at Secrets vkube does not own, so such a volume is never synced.
+func namespacedSecretRefs(obj map[string]any, path string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		p := path + "." + k
+		switch v := obj[k].(type) {
+		case map[string]any:
+			if ns, _ := v["namespace"].(string); ns != "" && (k == "secretRef" || strings.HasSuffix(k, "SecretRef")) {
+				out = append(out, p+".namespace")
+				continue
+			}
+			out = append(out, namespacedSecretRefs(v, p)...)
+		case string:
+			if k == "secretNamespace" && v != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// secretRefRefusal names the fields that point a host driver at a Secret in another namespace.
+func secretRefRefusal(fields []string) string {
+	return fmt.Sprintf("%s%s: names a Secret by namespace, which the host's storage driver would read from the host namespace of that name", refusedPrefix, strings.Join(fields, ", "))
 }
 
 // clusterEvents records events about cluster-scoped virtual objects, in namespace default as

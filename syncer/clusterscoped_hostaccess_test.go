@@ -103,3 +103,21 @@ func TestHostPathVolumesRefused(t *testing.T) {
 		t.Errorf("refusal message %q", msg)
 	}
 }
+
+func TestNamespacedSecretRefs(t *testing.T) {
+	for _, tc := range []struct {
+		spec    map[string]any
+		refused string
+	}{
+		{map[string]any{"csi": map[string]any{"driver": "d", "volumeHandle": "h",
+			"nodePublishSecretRef": map[string]any{"name": "s", "namespace": "kube-system"}}}, "spec.csi.nodePublishSecretRef.namespace"},
+		{map[string]any{"rbd": map[string]any{"secretRef": map[string]any{"name": "s", "namespace": "other"}}}, "spec.rbd.secretRef.namespace"},
+		{map[string]any{"azureFile": map[string]any{"secretName": "s", "secretNamespace": "other"}}, "spec.azureFile.secretNamespace"},
+		{map[string]any{"nfs": map[string]any{"server": "nfs.example.com", "path": "/"}}, ""},
+		{map[string]any{"csi": map[string]any{"driver": "d", "volumeHandle": "h"}}, ""},
+	} {
+		if got := strings.Join(namespacedSecretRefs(tc.spec, "spec"), ","); got != tc.refused {
+			t.Errorf("%v: refused %q, want %q", tc.spec, got, tc.refused)
+		}
+	}
+}
