@@ -10,17 +10,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/hostside"
 )
 
 const (
 	testName      = "team-a"
 	testNamespace = "vkube-team-a"
 )
-
-var fullVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 
 func TestDefaults(t *testing.T) {
 	r := mustRender(t, testName, testNamespace, nil)
@@ -204,13 +204,6 @@ func checkCommon(t *testing.T, r *rendered) {
 			t.Errorf("%s in namespace %q", r.kinds[i], m.Namespace)
 		}
 	}
-	for _, kind := range r.kinds {
-		for _, isolation := range []string{"ResourceQuota/", "LimitRange/", "NetworkPolicy/"} {
-			if strings.HasPrefix(kind, isolation) {
-				t.Errorf("%s rendered: vkube creates the isolation objects itself", kind)
-			}
-		}
-	}
 	sts := r.statefulSet
 	if sts == nil || sts.Name != testName {
 		t.Fatalf("no StatefulSet %s", testName)
@@ -225,17 +218,24 @@ func checkCommon(t *testing.T, r *rendered) {
 			t.Errorf("pod label %s=%q, want %q", k, podLabels[k], v)
 		}
 	}
-	if podLabels["vkube.io/cluster"] != testName {
-		t.Errorf("pod label vkube.io/cluster=%q", podLabels["vkube.io/cluster"])
+	if podLabels["vkube.io/cluster"] != testName || podLabels[hostside.LabelControlPlane] != testName {
+		t.Errorf("pod labels %v, want vkube.io/cluster and %s %s", podLabels, hostside.LabelControlPlane, testName)
 	}
+	// The Services select the control plane by a label no tenant pod can carry: a tenant pod with
+	// the StatefulSet's selector labels is no endpoint of theirs.
+	tenant := labels.Set{"app.kubernetes.io/name": "vkube", "app.kubernetes.io/instance": testName, "vkube.io/cluster": testName, "vkube.io/managed-by": testName}
 	for _, name := range []string{testName, testName + "-headless", testName + "-dns"} {
 		svc := r.services[name]
 		if svc == nil {
 			t.Errorf("no Service %s", name)
 			continue
 		}
-		if !reflect.DeepEqual(svc.Spec.Selector, selector) {
-			t.Errorf("Service %s selects %v, want %v", name, svc.Spec.Selector, selector)
+		if svc.Spec.Selector[hostside.LabelControlPlane] != testName {
+			t.Errorf("Service %s selects %v, want %s=%s among them", name, svc.Spec.Selector, hostside.LabelControlPlane, testName)
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		if !sel.Matches(labels.Set(podLabels)) || sel.Matches(tenant) {
+			t.Errorf("Service %s selects %v: the control-plane pod %v, a tenant pod %v", name, svc.Spec.Selector, sel.Matches(labels.Set(podLabels)), sel.Matches(tenant))
 		}
 	}
 	if r.secret == nil || r.secret.Name != "vc-config-"+testName {
@@ -250,43 +250,27 @@ func checkCommon(t *testing.T, r *rendered) {
 	}
 }
 
-// checkRole checks the namespaced Role: what the contract lists, nothing cluster-wide.
+// checkRole checks the namespaced Role: hostside.Access's rules for what vkube's config turns on
+// (access_test.go checks every feature), nothing cluster-wide, bound to vkube's account.
 func checkRole(t *testing.T, r *rendered) {
 	t.Helper()
 	role := r.role
 	if role == nil || role.Name != "vkube-"+testName {
 		t.Fatalf("no Role vkube-%s", testName)
 	}
-	core := []string{"pods", "pods/status", "pods/log", "pods/exec", "pods/attach", "pods/portforward", "pods/ephemeralcontainers",
-		"services", "services/status", "endpoints", "configmaps", "secrets", "events", "persistentvolumeclaims",
-		"serviceaccounts", "serviceaccounts/token", "resourcequotas", "limitranges"}
-	want := map[string][]string{}
-	for _, res := range core {
-		want["/"+res] = fullVerbs
+	cfg, _ := r.config(t)
+	cfg.Name = testName
+	cfg.SetDefaults()
+	want, _ := hostside.Rules(hostside.Features(cfg))
+	if !reflect.DeepEqual(role.Rules, want) {
+		t.Errorf("Role rules:\n got %s\nwant %s", yamlDoc(role.Rules), yamlDoc(want))
 	}
-	for _, gr := range []string{"discovery.k8s.io/endpointslices", "networking.k8s.io/ingresses", "networking.k8s.io/networkpolicies",
-		"policy/poddisruptionbudgets", "coordination.k8s.io/leases"} {
-		want[gr] = fullVerbs
-	}
-	want["apps/statefulsets"] = []string{"get", "list", "watch"}
-	got := map[string][]string{}
 	for _, rule := range role.Rules {
-		for _, g := range rule.APIGroups {
-			for _, res := range rule.Resources {
-				got[g+"/"+res] = append(got[g+"/"+res], rule.Verbs...)
+		for _, v := range rule.Verbs {
+			if v == "*" || v == "patch" || v == "deletecollection" {
+				t.Errorf("Role rule %+v grants %s, which vkube never calls", rule, v)
 			}
 		}
-		if len(rule.NonResourceURLs) > 0 || len(rule.ResourceNames) > 0 {
-			t.Errorf("Role rule %+v", rule)
-		}
-	}
-	for _, res := range []string{"/nodes", "/persistentvolumes", "/namespaces", "storage.k8s.io/storageclasses", "scheduling.k8s.io/priorityclasses"} {
-		if _, ok := got[res]; ok {
-			t.Errorf("the Role grants the cluster-scoped %s", res)
-		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Role rules:\n got %v\nwant %v", got, want)
 	}
 	rb := r.roleBinding
 	wantSubject := rbacv1.Subject{Kind: "ServiceAccount", Name: "vkube-" + testName, Namespace: testNamespace}

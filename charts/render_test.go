@@ -40,6 +40,10 @@ type rendered struct {
 	clusterRole        *rbacv1.ClusterRole
 	clusterRoleBinding *rbacv1.ClusterRoleBinding
 	ingress            *networkingv1.Ingress
+	// The isolation objects, when rendered.
+	resourceQuota   *corev1.ResourceQuota
+	limitRange      *corev1.LimitRange
+	networkPolicies map[string]*networkingv1.NetworkPolicy
 	// metas holds every object's metadata, for checks that apply to all of them.
 	metas []metav1.ObjectMeta
 }
@@ -118,7 +122,7 @@ func splitManifest(manifest string) [][]byte {
 // template is an error here rather than a field the API server silently drops.
 func decode(t *testing.T, manifest, notes string) *rendered {
 	t.Helper()
-	r := &rendered{manifest: manifest, notes: notes, services: map[string]*corev1.Service{}}
+	r := &rendered{manifest: manifest, notes: notes, services: map[string]*corev1.Service{}, networkPolicies: map[string]*networkingv1.NetworkPolicy{}}
 	for _, doc := range splitManifest(manifest) {
 		var tm metav1.TypeMeta
 		if err := yaml.Unmarshal(doc, &tm); err != nil {
@@ -160,6 +164,16 @@ func decode(t *testing.T, manifest, notes string) *rendered {
 		case "Ingress":
 			r.ingress = &networkingv1.Ingress{}
 			obj = r.ingress
+		case "ResourceQuota":
+			r.resourceQuota = &corev1.ResourceQuota{}
+			obj = r.resourceQuota
+		case "LimitRange":
+			r.limitRange = &corev1.LimitRange{}
+			obj = r.limitRange
+		case "NetworkPolicy":
+			np := &networkingv1.NetworkPolicy{}
+			obj = np
+			defer func() { r.networkPolicies[np.Name] = np }()
 		default:
 			t.Fatalf("unexpected kind %q in the manifest:\n%s", tm.Kind, doc)
 		}

@@ -244,8 +244,8 @@ sync:
 `))
 	checkCommon(t, r)
 	rules := clusterRules(t, r)
-	if !reflect.DeepEqual(rules, map[string][]string{"/nodes": {"get", "list", "watch"}}) {
-		t.Errorf("ClusterRole rules %v, want nodes get/list/watch", rules)
+	if !reflect.DeepEqual(rules, map[string][]string{"/nodes": {"list", "watch"}}) {
+		t.Errorf("ClusterRole rules %v, want nodes list/watch (the syncer's informer)", rules)
 	}
 	checkRole(t, r)
 	checkAgainstRuntime(t, r)
@@ -261,11 +261,11 @@ sync:
     storageClasses: {enabled: true}
 `))
 	rules := clusterRules(t, r)
-	write := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	write := []string{"get", "list", "watch", "create", "update", "delete"}
 	want := map[string][]string{
 		"/persistentvolumes":                write,
 		"scheduling.k8s.io/priorityclasses": write,
-		"storage.k8s.io/storageclasses":     {"get", "list", "watch"},
+		"storage.k8s.io/storageclasses":     {"list", "watch"},
 	}
 	if !reflect.DeepEqual(rules, want) {
 		t.Errorf("ClusterRole rules %v, want %v", rules, want)

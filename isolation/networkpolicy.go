@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/syncer/translate"
 )
 
@@ -19,13 +20,13 @@ func workloadSelector(vcluster string) metav1.LabelSelector {
 	return metav1.LabelSelector{MatchLabels: map[string]string{translate.LabelManagedBy: vcluster}}
 }
 
-// controlPlaneSelector selects the virtual cluster's own pods (vkube in a pod carries
-// vkube.io/cluster). A synced workload always carries vkube.io/managed-by, which the syncer sets
-// and a tenant cannot remove, so no workload is ever selected, even one whose virtual labels copy
-// vkube.io/cluster. When vkube runs outside the host's pods it selects nothing.
+// controlPlaneSelector selects the virtual cluster's own pods, by the label the chart gives only
+// them (hostside.LabelControlPlane): a tenant cannot set it, since the syncer strips vkube.io/
+// keys from what tenants write. A synced workload also always carries vkube.io/managed-by, which
+// the selector excludes besides. When vkube runs outside the host's pods it selects nothing.
 func controlPlaneSelector(vcluster string) metav1.LabelSelector {
 	return metav1.LabelSelector{
-		MatchLabels:      map[string]string{LabelCluster: vcluster},
+		MatchLabels:      map[string]string{hostside.LabelControlPlane: vcluster},
 		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: translate.LabelManagedBy, Operator: metav1.LabelSelectorOpDoesNotExist}},
 	}
 }

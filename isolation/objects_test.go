@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/hostside"
 )
 
 // isolated is what `--isolate` turns into: config.Policies with every isolation default.
@@ -71,7 +72,7 @@ spec:
         - {port: 8443, protocol: TCP}
       to:
         - podSelector:
-            matchLabels: {vkube.io/cluster: team-a}
+            matchLabels: {vkube.io/control-plane: team-a}
             matchExpressions: [{key: vkube.io/managed-by, operator: DoesNotExist}]
     # DNS
     - ports:
@@ -97,7 +98,7 @@ spec:
 metadata: {name: team-a-control-plane, namespace: vc-team-a, labels: {vkube.io/cluster: team-a}}
 spec:
   podSelector:
-    matchLabels: {vkube.io/cluster: team-a}
+    matchLabels: {vkube.io/control-plane: team-a}
     matchExpressions: [{key: vkube.io/managed-by, operator: DoesNotExist}]
   egress:
     # the host's Kubernetes API
@@ -191,17 +192,50 @@ func TestLimitRangeRequestDefaultsToLimit(t *testing.T) {
 
 // The selector of the control plane must never select a synced workload, whatever virtual
 // labels the tenant gave it: a workload selected by it would gain the control plane's egress.
+// The chart's labels (app.kubernetes.io/name=vkube, instance) are a tenant's to set; only
+// vkube.io/control-plane, which the syncer strips from tenants' labels, selects.
 func TestControlPlaneSelectsNoWorkload(t *testing.T) {
 	sel := controlPlaneSelector("vc")
 	s, err := metav1.LabelSelectorAsSelector(&sel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	workload := map[string]string{"vkube.io/managed-by": "vc", LabelCluster: "vc", "release": "vc"}
-	if s.Matches(labels.Set(workload)) {
-		t.Error("the control-plane selector selects a synced workload carrying vkube.io/cluster")
+	for _, workload := range []map[string]string{
+		{"vkube.io/managed-by": "vc", LabelCluster: "vc", hostside.LabelControlPlane: "vc"},
+		{"app.kubernetes.io/name": "vkube", "app.kubernetes.io/instance": "vc", LabelCluster: "vc"},
+	} {
+		if s.Matches(labels.Set(workload)) {
+			t.Errorf("the control-plane selector selects %v", workload)
+		}
 	}
-	if !s.Matches(labels.Set{LabelCluster: "vc"}) {
+	if !s.Matches(labels.Set{hostside.LabelControlPlane: "vc", "app.kubernetes.io/name": "vkube"}) {
 		t.Error("the control-plane selector does not select vkube's own pod")
+	}
+}
+
+func TestObjectsFollowThePolicies(t *testing.T) {
+	s, err := Objects("ns", "vc", config.Policies{}, nil, nil)
+	if err != nil || s != (Set{}) {
+		t.Errorf("no policies: %+v %v, want nothing", s, err)
+	}
+	p := isolated()
+	p.LimitRange.Enabled = false
+	s, err = Objects("ns", "vc", p, []string{"10.0.0.1"}, nil)
+	if err != nil || s.ResourceQuota == nil || s.LimitRange != nil || s.ControlPlane == nil || s.Workloads == nil {
+		t.Fatalf("quota and network policies: %+v %v", s, err)
+	}
+	if last := s.ControlPlane.Spec.Egress[len(s.ControlPlane.Spec.Egress)-1]; last.To[0].IPBlock == nil || last.To[0].IPBlock.CIDR != "10.0.0.1/32" {
+		t.Errorf("extra egress: %+v", last)
+	}
+}
+
+func TestInstallerEgress(t *testing.T) {
+	c := config.Default()
+	if e := InstallerEgress(c); e != nil {
+		t.Errorf("embedded datastore: %v", e)
+	}
+	c.ControlPlane.BackingStore.Database.External.Enabled = true
+	if e := InstallerEgress(c); strings.Join(e, " ") != "0.0.0.0/0 ::/0" {
+		t.Errorf("external database: %v, want every address (the installer cannot resolve its name)", e)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -102,6 +103,11 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 	if err != nil {
 		return err
 	}
+	if dyn, err := dynamicFor(host); err != nil {
+		return err
+	} else if err := adoptIsolation(ctx, dyn, o.Namespace, o.Name, cfg.Policies); err != nil {
+		return err
+	}
 	if exists {
 		fmt.Fprintf(progress, "upgrading virtual cluster %s in namespace %s\n", o.Name, o.Namespace)
 		if err := scaleDownFirst(ctx, client, o.Namespace, o.Name, cfg.Replicas(), o.Timeout, progress); err != nil {
@@ -122,6 +128,14 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 		}
 	}
 	return WaitReady(ctx, client, o.Namespace, o.Name, o.Timeout, progress)
+}
+
+func dynamicFor(host *hostflags.Flags) (dynamic.Interface, error) {
+	cfg, err := host.Config()
+	if err != nil {
+		return nil, err
+	}
+	return dynamic.NewForConfig(cfg)
 }
 
 // buildConfig layers the previous release's values, the files, --set and the flags, and checks

@@ -41,6 +41,10 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// instanceSelector selects the chart's objects and control-plane pods of NAME. A tenant may give
+// its pods these labels, so the syncer's twins (vkube.io/managed-by) are left out: otherwise
+// delete and pause would wait for a tenant's pod as for the control plane. (Pods of charts before
+// vkube.io/control-plane lack that label, so it cannot be used here yet.)
 func instanceSelector(name string) string {
-	return labelName + "=vkube," + labelInstance + "=" + name
+	return labelName + "=vkube," + labelInstance + "=" + name + ",!" + labelSynced
 }

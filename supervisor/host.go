@@ -258,11 +258,26 @@ func nodeSelector(n config.NodeSync) map[string]string {
 // vkube's own ones they no longer ask for. It runs once before any pod is synced (the quota needs
 // the LimitRange in place first), and again once the DNS Service exists: the workloads'
 // NetworkPolicy lets them reach the control plane's endpoints, DNS's among them.
+//
+// In a pod (--in-cluster) vkube is what those objects constrain: the installer (the chart, vkube
+// create) writes them and the pod's Role may only read them, so it checks them and warns of any
+// missing or changed. A standalone vkube (--host-kubeconfig, the host admin's own credentials)
+// applies them itself.
 func (h *hostCluster) isolate(ctx context.Context, o *Options) error {
 	if h == nil {
 		return nil
 	}
 	p := o.Config.Policies
+	if o.InCluster {
+		want, err := isolation.Objects(h.namespace, o.Config.Name, p, isolation.InstallerEgress(o.Config), nil)
+		if err != nil {
+			return fmt.Errorf("isolation: %w", err)
+		}
+		if err := isolation.Check(ctx, h.client, want); err != nil {
+			o.Logger.Warn("host isolation is not as configured", "namespace", h.namespace, "error", err)
+		}
+		return nil
+	}
 	var egress []string
 	if p.NetworkPolicy.Enabled {
 		var err error

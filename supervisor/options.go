@@ -4,9 +4,12 @@
 package supervisor
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"vkube.io/vkube/config"
@@ -92,3 +95,50 @@ const (
 	etcdClientPort = 2379
 	etcdPeerPort   = 2380
 )
+
+// validate refuses options that would only fail once the cluster runs (a negative interval
+// panics the renewal ticker) or after the data dir was written: before anything is.
+func (o *Options) validate() error {
+	if o.CertCheckInterval < 0 {
+		return fmt.Errorf("--cert-check-interval %s: give a positive duration, e.g. 1h", o.CertCheckInterval)
+	}
+	if o.CertValidity < 0 {
+		return fmt.Errorf("--cert-validity %s: give a positive duration, e.g. 8760h", o.CertValidity)
+	}
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--port", o.Port}, {"--dns-port", o.DNSPort}} {
+		if p.port < 0 || p.port > 65535 {
+			return fmt.Errorf("%s %d: give a TCP port from 1 to 65535, or 0 for a free one", p.flag, p.port)
+		}
+	}
+	if o.HealthAddress != "" {
+		return checkListenAddress("--health-address", o.HealthAddress)
+	}
+	return nil
+}
+
+// checkListenAddress checks that HOST:PORT is an address this machine can listen on now.
+func checkListenAddress(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s %q: use HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", flag, addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%s %q: the port must be a number from 0 to 65535, e.g. 127.0.0.1:8080", flag, addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s %q: cannot listen there (%v): give an address of this machine and a free port", flag, addr, errOf(err))
+	}
+	return l.Close()
+}
+
+// errOf is the innermost cause of a net error, without the operation and address it repeats.
+func errOf(err error) error {
+	if op, ok := err.(*net.OpError); ok && op.Err != nil {
+		return op.Err
+	}
+	return err
+}

@@ -50,6 +50,9 @@ type Supervisor struct {
 // Everything that can be refused up front (a changed distro or backend, a missing binary, a
 // locked data dir) is refused before anything is written.
 func Start(ctx context.Context, opts Options) (*Supervisor, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	opts.setDefaults()
 	cfg := opts.Config
 	log := opts.Logger
@@ -81,12 +84,27 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 			want.Port = prev.Port
 		}
 	}
+	_, statErr := os.Stat(opts.DataDir)
+	created := os.IsNotExist(statErr)
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
-	unlock, err := lockDataDir(opts.DataDir)
+	lockRelease, err := lockDataDir(opts.DataDir)
 	if err != nil {
+		if created {
+			_ = os.Remove(filepath.Join(opts.DataDir, ".lock"))
+			_ = os.Remove(opts.DataDir)
+		}
 		return nil, err
+	}
+	// Until the state is saved, a refused start leaves a data dir it made as it found it: none.
+	stateSaved := false
+	unlock := func() {
+		if created && !stateSaved {
+			_ = os.Remove(filepath.Join(opts.DataDir, ".lock"))
+			_ = os.Remove(opts.DataDir)
+		}
+		lockRelease()
 	}
 	if want.Port == 0 {
 		if want.Port, err = freePort(opts.BindAddress); err != nil {
@@ -112,6 +130,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		unlock()
 		return nil, fmt.Errorf("recording data dir state: %w", err)
 	}
+	stateSaved = true
 
 	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1), unlock: unlock, host: host}
 	reg := prometheus.NewRegistry()
@@ -459,6 +478,10 @@ func checkPortFree(host string, port int) error {
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err == nil {
 			return l.Close()
+		}
+		// Only a port in use may free itself (a previous run's API server still exiting).
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("API address %s: %v: check --bind-address and --port", net.JoinHostPort(host, strconv.Itoa(port)), errOf(err))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("API port %s:%d is in use: stop what listens there or pass another --port", host, port)

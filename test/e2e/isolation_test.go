@@ -247,7 +247,7 @@ func checkIsolationObjects(ctx context.Context, t *testing.T, hc kubernetes.Inte
 		}
 		return strings.Join(s, " ")
 	}
-	cpSelector := metav1.LabelSelector{MatchLabels: map[string]string{"vkube.io/cluster": name},
+	cpSelector := metav1.LabelSelector{MatchLabels: map[string]string{"vkube.io/control-plane": name},
 		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "vkube.io/managed-by", Operator: metav1.LabelSelectorOpDoesNotExist}}}
 	wl, err := hc.NetworkingV1().NetworkPolicies(ns).Get(ctx, name+"-workloads", metav1.GetOptions{})
 	if err != nil {

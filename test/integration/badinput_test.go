@@ -40,7 +40,7 @@ func TestBadInput(t *testing.T) {
 		{"dsn without scheme", []string{"--backend", "postgres", "--datastore-endpoint", "u:hunter2@db:5432/x"}, nil, []string{"scheme"}},
 		{"dsn without host", []string{"--backend", "postgres", "--datastore-endpoint", "postgres://u:hunter2@/x"}, nil, []string{"host"}},
 		{"mysql dsn without host", []string{"--backend", "mysql"}, []string{"VKUBE_DATASTORE_ENDPOINT=mysql://u:hunter2@tcp()/x"}, []string{"host"}},
-		{"backend conflicts with dsn", []string{"--backend", "mysql", "--datastore-endpoint", "postgres://u:hunter2@db:5432/x"}, nil, []string{"conflicts"}},
+		{"backend conflicts with dsn", []string{"--backend", "mysql", "--datastore-endpoint", "postgres://u:hunter2@db:5432/x"}, nil, []string{"conflicts", "use a mysql:// DSN"}},
 		{"sqlite with endpoint", []string{"--backend", "sqlite", "--datastore-endpoint", "postgres://u:hunter2@db/x"}, nil, []string{"sqlite", "drop one"}},
 		{"endpoint twice", []string{"--datastore-endpoint", "postgres://a@b/c", "--datastore-endpoint-file", "/dev/null"}, nil, []string{"both set"}},
 		{"name not a DNS label", []string{"--name", "Bad_Name"}, nil, []string{"name", "DNS"}},
@@ -50,6 +50,14 @@ func TestBadInput(t *testing.T) {
 		{"unknown key names nearest", []string{"-f", typo}, nil, []string{"apiServr", `did you mean "apiServer"`}},
 		{"k3s with replicas", []string{"--distro", "k3s", "-f", sqliteHA}, nil, []string{"replicas"}},
 		{"bad log format", []string{"--log-format", "xml"}, nil, []string{"--log-format"}},
+		// Each used to get past the checks: a panic once ready, a 10 s wait and a .lock left
+		// behind, a vkube-state.json written before the refusal.
+		{"negative cert check interval", []string{"--cert-check-interval", "-1s"}, nil, []string{"--cert-check-interval", "-1s", "positive"}},
+		{"port out of range", []string{"--port", "99999"}, nil, []string{"--port 99999", "65535"}},
+		{"dns port out of range", []string{"--dns-port", "70000"}, nil, []string{"--dns-port 70000", "65535"}},
+		{"health address without port", []string{"--health-address", "localhost"}, nil, []string{"--health-address", "HOST:PORT"}},
+		{"health address port out of range", []string{"--health-address", "127.0.0.1:99999"}, nil, []string{"--health-address", "0 to 65535"}},
+		{"health address not of this machine", []string{"--health-address", "192.0.2.1:0"}, nil, []string{"--health-address", "192.0.2.1:0", "address of this machine"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,10 +79,28 @@ func TestBadInput(t *testing.T) {
 			if strings.Contains(msg, "hunter2") {
 				t.Errorf("error shows the password:\n%s", msg)
 			}
+			if strings.Contains(msg, "panic") || strings.Count(msg, "error:") != 1 {
+				t.Errorf("want one error line:\n%s", msg)
+			}
 			if _, err := os.Stat(dataDir); err == nil {
 				t.Errorf("data dir %s was created by a refused start", dataDir)
 			}
 		})
+	}
+}
+
+// TestCreateWithoutKubeconfig: with no kubeconfig anywhere, vkube create says so instead of
+// dialing client-go's default server (localhost:8080), and makes nothing.
+func TestCreateWithoutKubeconfig(t *testing.T) {
+	home := t.TempDir()
+	out, code := runVkube(t, []string{"HOME=" + home, "KUBECONFIG="}, "create", "bad", "--connect=false", "--timeout", "10s")
+	msg := strings.TrimSpace(out)
+	if code == 0 || !strings.Contains(msg, "kubeconfig") || !strings.Contains(msg, "--kubeconfig") || strings.Contains(msg, "localhost:8080") ||
+		strings.Count(msg, "\n") != 0 {
+		t.Errorf("exit %d, want one line naming the missing kubeconfig and --kubeconfig:\n%s", code, msg)
+	}
+	if entries, err := os.ReadDir(home); err != nil || len(entries) != 0 {
+		t.Errorf("create without a kubeconfig wrote into $HOME: %v %v", entries, err)
 	}
 }
 

@@ -8,9 +8,20 @@ The virtual cluster's name: the release name.
 {{- .Release.Name -}}
 {{- end -}}
 
+{{- /* What the StatefulSet selects its pods by. Immutable once installed, and a tenant can set
+these labels on a pod of its own: vkube's Services and NetworkPolicies select by
+vkube.controlPlaneSelector instead. */ -}}
 {{- define "vkube.selectorLabels" -}}
 app.kubernetes.io/name: vkube
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- /* What vkube's own Services select the control-plane pods by: the selector labels and
+vkube.io/control-plane (hostside.LabelControlPlane), which only the StatefulSet's pod template
+sets; the syncer strips vkube.io/ keys from tenants' labels. */ -}}
+{{- define "vkube.controlPlaneSelector" -}}
+{{ include "vkube.selectorLabels" . }}
+vkube.io/control-plane: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
@@ -279,6 +290,73 @@ switches, else the legacy sync.<kind>.enabled. */ -}}
   "storageClasses" (eq (include "vkube.setting" (list (dig "storageClasses" "enabled" "" $toHost) (get $legacySync "storageclasses"))) "true")
   "hostStorageClasses" (eq (include "vkube.setting" (list (dig "storageClasses" "enabled" "" $fromHost) $legacyHostStorageClasses)) "true")
   "priorityClasses" (eq (include "vkube.setting" (list (dig "priorityClasses" "enabled" "" $toHost) (get $legacySync "priorityclasses"))) "true")) -}}
+
+{{- /* Host access beyond the core: the other features of hostside.Access (the Role). */ -}}
+{{- $_ := set $out "syncAccess" (dict
+  "ingresses" (eq (include "vkube.setting" (list (dig "ingresses" "enabled" "" $toHost) (get $legacySync "ingresses"))) "true")
+  "networkPolicies" (eq (include "vkube.setting" (list (dig "networkPolicies" "enabled" "" $toHost) (get $legacySync "networkpolicies"))) "true")
+  "podDisruptionBudgets" (eq (include "vkube.setting" (list (dig "podDisruptionBudgets" "enabled" "" $toHost) (get $legacySync "poddisruptionbudgets"))) "true")) -}}
+
+{{- /* Isolation objects: policies.*, else the legacy isolation.* (inert without
+isolation.enabled, which turns every object on), then vkube's defaults, as config/legacy_isolation.go
+and config/defaults.go read them. A vkube.yaml map is merged over the legacy one, key by key. */ -}}
+{{- $pol := dig "policies" dict $v -}}
+{{- $liso := get $v "isolation" -}}
+{{- if not (kindIs "map" $liso) -}}{{- $liso = dict -}}{{- end -}}
+{{- $lon := eq (include "vkube.truthy" (get $liso "enabled")) "true" -}}
+{{- $legacyOn := dict -}}
+{{- range $k := list "resourceQuota" "limitRange" "networkPolicy" -}}
+{{- $on := false -}}
+{{- if $lon -}}
+{{- $on = true -}}
+{{- $e := dig $k "enabled" "" $liso -}}
+{{- if not (eq (toString $e) "") -}}{{- $on = eq (include "vkube.truthy" $e) "true" -}}{{- end -}}
+{{- end -}}
+{{- $_ := set $legacyOn $k $on -}}
+{{- end -}}
+{{- $isOn := dict -}}
+{{- range $k := list "resourceQuota" "limitRange" "networkPolicy" -}}
+{{- $_ := set $isOn $k (eq (include "vkube.setting" (list (dig $k "enabled" "" $pol) (ternary "true" "" (get $legacyOn $k)))) "true") -}}
+{{- end -}}
+{{- $strMap := dict -}}
+{{- range $path := list (list "resourceQuota" "quota") (list "limitRange" "default") (list "limitRange" "defaultRequest") -}}
+{{- $m := dict -}}
+{{- if $lon -}}
+{{- range $k, $val := (dig (index $path 0) (index $path 1) dict $liso) -}}{{- $_ := set $m $k (toString $val) -}}{{- end -}}
+{{- end -}}
+{{- range $k, $val := (dig (index $path 0) (index $path 1) dict $pol) -}}{{- $_ := set $m $k (toString $val) -}}{{- end -}}
+{{- $_ := set $strMap (join "." $path) $m -}}
+{{- end -}}
+{{- $quota := get $strMap "resourceQuota.quota" -}}
+{{- if and (get $isOn "resourceQuota") (not $quota) -}}
+{{- $quota = dict "requests.cpu" "10" "requests.memory" "20Gi" "requests.storage" "100Gi" "requests.ephemeral-storage" "60Gi" "limits.cpu" "20" "limits.memory" "40Gi" "limits.ephemeral-storage" "160Gi" "services.nodeports" "0" "services.loadbalancers" "1" "count/endpoints" "40" "count/pods" "20" "count/services" "20" "count/secrets" "100" "count/configmaps" "100" "count/persistentvolumeclaims" "20" -}}
+{{- end -}}
+{{- $limit := get $strMap "limitRange.default" -}}
+{{- $request := get $strMap "limitRange.defaultRequest" -}}
+{{- if and (get $isOn "limitRange") (not $limit) (not $request) -}}
+{{- $limit = dict "cpu" "1" "memory" "512Mi" "ephemeral-storage" "8Gi" -}}
+{{- $request = dict "cpu" "100m" "memory" "128Mi" "ephemeral-storage" "3Gi" -}}
+{{- end -}}
+{{- /* A missing request defaults to the limit, as the apiserver stores it (isolation.limitRange). */ -}}
+{{- $request = merge (dict) $request $limit -}}
+{{- $lip := dig "networkPolicy" "outgoingConnections" "ipBlock" dict $liso -}}
+{{- if not $lon -}}{{- $lip = dict -}}{{- end -}}
+{{- $cidr := toString (coalesce (dig "networkPolicy" "outgoingConnections" "cidr" "" $pol) (get $lip "cidr") | default "") -}}
+{{- $except := list -}}
+{{- if kindIs "slice" (dig "networkPolicy" "outgoingConnections" "except" "" $pol) -}}
+{{- $except = dig "networkPolicy" "outgoingConnections" "except" (list) $pol -}}
+{{- else if kindIs "slice" (get $lip "except") -}}
+{{- $except = get $lip "except" -}}
+{{- end -}}
+{{- if and (get $isOn "networkPolicy") (not $cidr) -}}
+{{- $cidr = "0.0.0.0/0" -}}
+{{- $except = list "100.64.0.0/10" "127.0.0.0/8" "10.0.0.0/8" "172.16.0.0/12" "192.168.0.0/16" -}}
+{{- end -}}
+{{- $_ := set $out "policies" (dict
+  "resourceQuota" (dict "enabled" (get $isOn "resourceQuota") "quota" $quota)
+  "limitRange" (dict "enabled" (get $isOn "limitRange") "default" $limit "defaultRequest" $request)
+  "networkPolicy" (dict "enabled" (get $isOn "networkPolicy") "cidr" $cidr "except" $except)
+  "externalDatastore" $external) -}}
 
 {{- toYaml $out -}}
 {{- end -}}

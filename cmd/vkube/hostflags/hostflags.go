@@ -92,6 +92,13 @@ func (f *Flags) Config() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host cluster kubeconfig: %w", err)
 	}
+	// With no kubeconfig at all (and not in a pod), client-go falls back to its default server,
+	// http://localhost:8080: say what is missing rather than dial it.
+	if cfg.Host == clientcmd.ClusterDefaults.Server {
+		if raw, rerr := f.Getter.ToRawKubeConfigLoader().RawConfig(); rerr == nil && len(raw.Clusters) == 0 {
+			return nil, fmt.Errorf("no host cluster kubeconfig (none in $KUBECONFIG or ~/.kube/config): pass --kubeconfig FILE or set KUBECONFIG")
+		}
+	}
 	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
 }

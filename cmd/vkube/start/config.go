@@ -103,7 +103,7 @@ func setBackend(cfg *config.Config, backend, endpoint, endpointFile string) erro
 			want = config.BackendPostgres
 		}
 		if got := config.DSNKind(endpoint); got != want {
-			return fmt.Errorf("--backend %s conflicts with the datastore endpoint %q: use a %s:// DSN or change --backend", backend, config.RedactDSN(endpoint), strings.TrimSuffix(backend, "ql"))
+			return fmt.Errorf("--backend %s conflicts with the datastore endpoint %q: use a %s:// DSN or change --backend", backend, config.RedactDSN(endpoint), backend)
 		}
 		bs.Database.External.Enabled = true
 		if endpointFile != "" {
