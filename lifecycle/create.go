@@ -113,6 +113,9 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 		if err := scaleDownFirst(ctx, client, o.Namespace, o.Name, cfg.Replicas(), o.Timeout, progress); err != nil {
 			return err
 		}
+		if err := labelRunningControlPlane(ctx, client, o.Namespace, o.Name, progress); err != nil {
+			return err
+		}
 		u := action.NewUpgrade(hcfg)
 		u.Namespace, u.Timeout, u.WaitStrategy = o.Namespace, o.Timeout, kube.HookOnlyStrategy
 		if _, err := u.RunWithContext(ctx, o.Name, chrt, vals); err != nil {
