@@ -16,6 +16,7 @@ import (
 
 	"vkube.io/vkube/certs"
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/isolation"
 	"vkube.io/vkube/syncer"
@@ -130,13 +131,14 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}
 	kaddr, err := syncer.ServeKubelet(ctx, syncer.KubeletConfig{
 		Listen: net.JoinHostPort(o.AdvertiseAddress, "0"), ServingCert: certPEM, ServingKey: keyPEM,
-		ClientCA: pki.File(certs.ClientCACert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
+		Client: pinnedClient(pki, certs.APIServerKubeletClientCert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
 	if err := syncer.ServeServiceWebhook(ctx, syncer.WebhookConfig{
-		Listen: "127.0.0.1:0", ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
+		Listener: s.webhookListener, ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
+		Client:  pinnedClient(pki, certs.APIServerWebhookClientCert),
 		Virtual: vcs, Host: h.client, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 	}); err != nil {
 		return err
@@ -191,6 +193,29 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		return err
 	}
 	s.setSyncer(sy)
+	return nil
+}
+
+// pinnedClient admits the API server's own certificate cert (its key, which renewal keeps),
+// read from the PKI directory that renewal rewrites: the client CA alone is not enough, as the
+// controller manager signs tenants' CSRs with it.
+func pinnedClient(pki *certs.PKI, cert string) syncer.ClientPin {
+	path := pki.Path(cert)
+	return syncer.ClientPin{CA: pki.File(certs.ClientCACert), Cert: func() ([]byte, error) { return os.ReadFile(path) }}
+}
+
+// listenWebhook opens the Service webhook's listener before the API server starts: its
+// admission configuration must name the webhook's address.
+func (s *Supervisor) listenWebhook(dopts *distro.Options) error {
+	if s.host == nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("service webhook: %w", err)
+	}
+	s.webhookListener = l
+	dopts.WebhookAddress = l.Addr().String()
 	return nil
 }
 
