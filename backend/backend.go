@@ -42,8 +42,19 @@ type Config struct {
 	// ListenTCP makes kine listen on a loopback TCP port instead of a unix socket, for clients
 	// (k3s, k0s) that take only TCP etcd URLs.
 	ListenTCP bool
+	// LoopbackTLS secures kine whenever it listens on TCP: any local user can connect to a
+	// loopback port, and the datastore holds every Secret of the virtual cluster.
+	LoopbackTLS LoopbackTLS
 	// Registerer receives the datastore's metrics (nil: none).
 	Registerer prometheus.Registerer
+}
+
+// LoopbackTLS is kine's side and the control plane's side of a mutually authenticated TCP
+// connection: kine serves with ServingCert/Key and requires a client certificate signed by
+// ClientCA (a CA nothing but vkube signs with: the etcd CA); the control plane dials with Client.
+type LoopbackTLS struct {
+	ServingCert, ServingKey, ClientCA string
+	Client                            TLSFiles
 }
 
 // TLSFiles are PEM file paths.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"vkube.io/vkube/config"
 )
 
 // externalEtcd is an etcd cluster vkube does not run: it only waits until one member answers.
@@ -23,7 +25,11 @@ func startExternalEtcd(ctx context.Context, cfg Config) (Backend, error) {
 	for _, e := range cfg.Endpoints {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("backend etcd-external: endpoint %q is not an http(s)://host:port URL", e)
+			return nil, fmt.Errorf("backend etcd-external: endpoint %q is not an http(s)://host:port URL", config.RedactDSN(e))
+		}
+		if u.User != nil {
+			// It would reach kube-apiserver's command line, and etcd takes no password there.
+			return nil, fmt.Errorf("backend etcd-external: endpoint %q carries a user name or password: authenticate with a client certificate instead", config.RedactDSN(e))
 		}
 		hosts = append(hosts, u.Host)
 	}

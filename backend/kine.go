@@ -22,6 +22,8 @@ import (
 type kineBackend struct {
 	kind     Kind
 	endpoint Endpoint
+	// serverTLS is kine's serving TLS on TCP (zero on the unix socket).
+	serverTLS tls.Config
 	lifecycle
 	wg sync.WaitGroup
 }
@@ -38,18 +40,26 @@ func startKine(ctx context.Context, cfg Config, dsn *externalDSN) (Backend, erro
 	if err != nil {
 		return nil, err
 	}
+	// The unix socket is 0600 (kine chmods it): only vkube's user reaches it.
 	listener := "unix://" + socket
+	b := &kineBackend{kind: cfg.Kind, lifecycle: newLifecycle()}
+	b.endpoint = Endpoint{Servers: []string{listener}}
 	if len(socket) > maxUnixSocketPath || cfg.ListenTCP {
+		// On TCP every local user can connect: kine requires a client certificate of vkube's.
+		t := cfg.LoopbackTLS
+		if t.ServingCert == "" || t.ServingKey == "" || t.ClientCA == "" || t.Client.CertFile == "" {
+			return nil, fmt.Errorf("backend: kine on loopback TCP needs its TLS files (serving pair, client CA, client pair): it never serves the datastore unauthenticated")
+		}
 		port, err := freeLoopbackPort()
 		if err != nil {
 			return nil, err
 		}
 		listener = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+		b.endpoint = Endpoint{Servers: []string{fmt.Sprintf("https://127.0.0.1:%d", port)}, TLS: t.Client}
+		b.serverTLS = tls.Config{CertFile: t.ServingCert, KeyFile: t.ServingKey, TrustedCAFile: t.ClientCA}
 	}
 	routeKineLogs(cfg.Logger, dsn.password)
 
-	b := &kineBackend{kind: cfg.Kind, lifecycle: newLifecycle()}
-	b.endpoint = Endpoint{Servers: []string{endpointFor(listener)}}
 	kctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	go func() {
@@ -94,6 +104,7 @@ func (b *kineBackend) listen(ctx context.Context, cfg Config, dsn *externalDSN, 
 		Listener:             listener,
 		Endpoint:             dsn.endpoint,
 		WaitGroup:            &b.wg,
+		ServerTLSConfig:      b.serverTLS,
 		BackendTLSConfig:     tls.Config{CAFile: cfg.ClientTLS.CAFile, CertFile: cfg.ClientTLS.CertFile, KeyFile: cfg.ClientTLS.KeyFile},
 		MetricsRegisterer:    cfg.Registerer,
 		ConnectionPoolConfig: generic.ConnectionPoolConfig{MaxIdle: 20, MaxIdleTime: 2 * time.Minute},
@@ -131,13 +142,6 @@ func hostWithPort(info config.DSNInfo) string {
 
 func (b *kineBackend) Kind() Kind         { return b.kind }
 func (b *kineBackend) Endpoint() Endpoint { return b.endpoint }
-
-func endpointFor(listener string) string {
-	if len(listener) > 6 && listener[:6] == "tcp://" {
-		return "http://" + listener[6:]
-	}
-	return listener
-}
 
 // sqliteDSN is kine's SQLite endpoint with WAL and the busy timeout k3s uses.
 func sqliteDSN(dataDir string) string {

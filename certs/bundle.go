@@ -46,6 +46,9 @@ var leaves = []leaf{
 	{APIServerCert, APIServerKey, serverCA, subject{"kube-apiserver", nil, serverAuth}, apiServerSANs},
 	{APIServerKubeletClientCert, APIServerKubeletClientKey, clientCA,
 		subject{"kube-apiserver-kubelet-client", []string{"system:masters"}, clientAuth}, nil},
+	// The endpoints vkube serves the API server (kubelet, webhook) pin these certificates'
+	// keys: the controller manager signs CSRs with the client CA, so the CA alone proves nothing.
+	{APIServerWebhookClientCert, APIServerWebhookClientKey, clientCA, subject{"kube-apiserver-webhook-client", nil, clientAuth}, nil},
 	{APIServerEtcdClientCert, APIServerEtcdClientKey, etcdCA, subject{"kube-apiserver-etcd-client", nil, clientAuth}, nil},
 	{FrontProxyClientCert, FrontProxyClientKey, frontProxyCA, subject{"front-proxy-client", nil, clientAuth}, nil},
 	// etcd uses its serving and peer certificates as clients too (peer dialing, gRPC gateway).

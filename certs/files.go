@@ -32,6 +32,11 @@ const (
 	APIServerKubeletClientCert = "apiserver-kubelet-client.crt"
 	// APIServerKubeletClientKey is the key of APIServerKubeletClientCert.
 	APIServerKubeletClientKey = "apiserver-kubelet-client.key"
+	// APIServerWebhookClientCert is kube-apiserver's client certificate towards vkube's own
+	// admission webhook (in the admission config's kubeconfig; no groups, no rights in the API).
+	APIServerWebhookClientCert = "apiserver-webhook-client.crt"
+	// APIServerWebhookClientKey is the key of APIServerWebhookClientCert.
+	APIServerWebhookClientKey = "apiserver-webhook-client.key"
 	// APIServerEtcdClientCert is kube-apiserver's client certificate towards etcd.
 	APIServerEtcdClientCert = "apiserver-etcd-client.crt"
 	// APIServerEtcdClientKey is the key of APIServerEtcdClientCert.

@@ -13,6 +13,8 @@ const (
 	Scheduler Identity = "scheduler"
 	// APIServerKubeletClient is CN kube-apiserver-kubelet-client in system:masters, signed by the client CA.
 	APIServerKubeletClient Identity = "apiserver-kubelet-client"
+	// APIServerWebhookClient is CN kube-apiserver-webhook-client, no groups, signed by the client CA.
+	APIServerWebhookClient Identity = "apiserver-webhook-client"
 	// FrontProxyClient is CN front-proxy-client, signed by the front-proxy CA.
 	FrontProxyClient Identity = "front-proxy-client"
 	// APIServerEtcdClient is CN kube-apiserver-etcd-client, signed by the etcd CA.

@@ -160,6 +160,10 @@ func (c *Config) validateBackingStore(p *field.Path) field.ErrorList {
 			u, err := url.Parse(ep)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 				errs = append(errs, field.Invalid(epP, RedactDSN(ep), "each endpoint must be an http:// or https:// URL with a host, e.g. https://etcd-0.etcd:2379"))
+			} else if u.User != nil {
+				// kube-apiserver has no etcd password flag: the user info would only end up on
+				// its command line, for every local user to read.
+				errs = append(errs, field.Invalid(epP, RedactDSN(ep), "kube-apiserver cannot log in to etcd with a user name or password: remove the user info and authenticate with a client certificate ("+etcdExtP.Child("tls").String()+")"))
 			}
 		}
 	}

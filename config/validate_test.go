@@ -47,6 +47,8 @@ func TestValidateRules(t *testing.T) {
 			"controlPlane.backingStore.etcd.external.endpoint: Required value:", "https://"}},
 		{"external etcd with a non-http endpoint", func(c *Config) { etcd(c, "https://etcd-0:2379,etcd-1:2379") }, []string{
 			"controlPlane.backingStore.etcd.external.endpoint: Invalid value: \"etcd-1:2379\"", "http:// or https://"}},
+		{"external etcd with a password", func(c *Config) { etcd(c, "https://etcd-0:2379,https://root:hunter2@etcd-1:2379") }, []string{
+			"controlPlane.backingStore.etcd.external.endpoint: Invalid value: \"https://root:REDACTED@etcd-1:2379\"", "cannot log in to etcd", "controlPlane.backingStore.etcd.external.tls"}},
 		{"sqlite with replicas", func(c *Config) { c.ControlPlane.StatefulSet.HighAvailability.Replicas = 3 }, []string{
 			"controlPlane.statefulSet.highAvailability.replicas: Forbidden:", "SQLite", "embedded etcd", "external database"}},
 		{"explicit sqlite with replicas", func(c *Config) {

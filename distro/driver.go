@@ -30,8 +30,12 @@ type Options struct {
 	AdvertiseAddress string
 	Port             int
 	ServiceCIDR      string
-	ClusterDomain    string
-	Replicas         int
+	// WebhookAddress is host:port of vkube's Service webhook ("" when vkube serves none, as
+	// standalone): the API server is configured to present its webhook client certificate
+	// there, and its kubelet client certificate is vkube's (the kubelet endpoint pins it).
+	WebhookAddress string
+	ClusterDomain  string
+	Replicas       int
 }
 
 // Component is one child process a driver wants run.

@@ -37,11 +37,13 @@ func goldenPKI(t *testing.T) *certs.PKI {
 // goldenEndpoints are the three shapes a datastore reaches a single-binary distro in.
 func goldenEndpoints(pki *certs.PKI) map[string]backend.Endpoint {
 	return map[string]backend.Endpoint{
-		"kine": {Servers: []string{"http://127.0.0.1:41379"}},
+		"kine": {Servers: []string{"https://127.0.0.1:41379"}, TLS: backend.TLSFiles{
+			CAFile: pki.Path(certs.EtcdCACert), CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)}},
 		"etcd-embedded": {Servers: []string{"https://127.0.0.1:2379"}, TLS: backend.TLSFiles{
 			CAFile: pki.Path(certs.EtcdCACert), CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)}},
 		"etcd-external": {Servers: []string{"https://etcd-0.etcd:2379", "https://etcd-1.etcd:2379"}, TLS: backend.TLSFiles{
-			CAFile: "/etc/etcd/ca.crt", CertFile: "/etc/etcd/client.crt", KeyFile: "/etc/etcd/client.key"}},
+			CAFile: "/etc/etcd/ca.crt", CertFile: "/etc/etcd/client.crt", KeyFile: "/etc/etcd/client.key"},
+			Prefix: "/vkube_team-a_vc/registry"},
 	}
 }
 

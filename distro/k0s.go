@@ -39,14 +39,12 @@ func (k0sDriver) Components(o Options) ([]Component, error) {
 	// k0s trusts a single CA for clients, the one that signs its own components; vkube's client
 	// certificates (admin, readiness probe) come from the client CA, so the apiserver gets both.
 	clientCAs := filepath.Join(dir, "pki", "client-ca-bundle.crt")
-	cfg, err := k0sConfig(o, clientCAs, s.Config)
+	cfg, files, err := k0sConfig(o, clientCAs, s.Config)
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{
-		cfgPath:   cfg,
-		clientCAs: bytes.Join([][]byte{o.PKI.File(certs.ClientCACert), o.PKI.File(certs.CACert)}, nil),
-	}
+	files[cfgPath] = cfg
+	files[clientCAs] = bytes.Join([][]byte{o.PKI.File(certs.ClientCACert), o.PKI.File(certs.CACert)}, nil)
 	for _, f := range k0sPKIFiles {
 		files[filepath.Join(dir, "pki", f[0])] = o.PKI.File(f[1])
 	}
@@ -68,9 +66,11 @@ func (k0sDriver) Components(o Options) ([]Component, error) {
 	return []Component{{Name: "k0s", Path: path, Args: args, Env: env, Files: files, ServesAPI: true}}, nil
 }
 
-// k0sConfig renders the ClusterConfig with the user's YAML merged over it. The user's document
-// may be a whole ClusterConfig (it has apiVersion, kind or spec) or just the spec.
-func k0sConfig(o Options, clientCAs, user string) ([]byte, error) {
+// k0sConfig renders the ClusterConfig with the user's YAML merged over it, and the files it
+// refers to besides. The user's document may be a whole ClusterConfig (it has apiVersion, kind
+// or spec) or just the spec.
+func k0sConfig(o Options, clientCAs, user string) ([]byte, map[string][]byte, error) {
+	files := map[string][]byte{}
 	controllers := "*"
 	for _, c := range disabledControllers {
 		controllers += ",-" + c
@@ -83,7 +83,13 @@ func k0sConfig(o Options, clientCAs, user string) ([]byte, error) {
 	if sans := o.Config.ControlPlane.Proxy.ExtraSANs; len(sans) > 0 {
 		api["sans"] = sans
 	}
-	external := map[string]any{"endpoints": o.Endpoint.Servers, "etcdPrefix": "/registry"}
+	// k0s requires a prefix; /registry is the apiserver's own default, what the k8s driver
+	// leaves in place when the datastore has no prefix (kine: a database per cluster).
+	prefix := o.Endpoint.Prefix
+	if prefix == "" {
+		prefix = "/registry"
+	}
+	external := map[string]any{"endpoints": o.Endpoint.Servers, "etcdPrefix": prefix}
 	for k, v := range map[string]string{"caFile": o.Endpoint.TLS.CAFile, "clientCertFile": o.Endpoint.TLS.CertFile, "clientKeyFile": o.Endpoint.TLS.KeyFile} {
 		if v != "" {
 			external[k] = v
@@ -110,7 +116,7 @@ func k0sConfig(o Options, clientCAs, user string) ([]byte, error) {
 	if strings.TrimSpace(user) != "" {
 		var over map[string]any
 		if err := yaml.Unmarshal([]byte(user), &over); err != nil {
-			return nil, fmt.Errorf("k0s: controlPlane.distro.k0s.config: %w", err)
+			return nil, nil, fmt.Errorf("k0s: controlPlane.distro.k0s.config: %w", err)
 		}
 		_, a := over["apiVersion"]
 		_, k := over["kind"]
@@ -121,7 +127,47 @@ func k0sConfig(o Options, clientCAs, user string) ([]byte, error) {
 			mergeMaps(spec, over)
 		}
 	}
-	return yaml.Marshal(doc)
+	if o.WebhookAddress != "" {
+		if err := k0sWebhookClient(o, doc, files); err != nil {
+			return nil, nil, err
+		}
+	}
+	out, err := yaml.Marshal(doc)
+	return out, files, err
+}
+
+// k0sWebhookClient gives the API server vkube's kubelet-client certificate (the kubelet
+// endpoint admits no other; k0s would issue its own) and the admission configuration that
+// presents the webhook client certificate to vkube's Service webhook, merged with the user's
+// own admission configuration, if spec.api.extraArgs names one.
+func k0sWebhookClient(o Options, doc map[string]any, files map[string][]byte) error {
+	spec, _ := doc["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+		doc["spec"] = spec
+	}
+	api, _ := spec["api"].(map[string]any)
+	if api == nil {
+		api = map[string]any{}
+		spec["api"] = api
+	}
+	args, _ := api["extraArgs"].(map[string]any)
+	if args == nil {
+		args = map[string]any{}
+		api["extraArgs"] = args
+	}
+	userFile, _ := args["admission-control-config-file"].(string)
+	path, fs, err := webhookAdmission(o.DataDir, o.WebhookAddress, o.PKI, "controlPlane.distro.k0s.config", userFile)
+	if err != nil {
+		return err
+	}
+	for p, data := range fs {
+		files[p] = data
+	}
+	args["admission-control-config-file"] = path
+	args["kubelet-client-certificate"] = o.PKI.Path(certs.APIServerKubeletClientCert)
+	args["kubelet-client-key"] = o.PKI.Path(certs.APIServerKubeletClientKey)
+	return nil
 }
 
 // mergeMaps merges src over dst: mappings merge key by key, anything else replaces, and a null

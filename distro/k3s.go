@@ -80,13 +80,36 @@ func (k3sDriver) Components(o Options) ([]Component, error) {
 		// Host-scheduler mode: pods are placed by the host cluster's scheduler.
 		fixed = append(fixed, "--disable-scheduler")
 	}
+	if o.Endpoint.Prefix != "" {
+		// k3s has no prefix flag of its own; its apiserver takes etcd's. Two virtual clusters
+		// on one external etcd must not share a keyspace.
+		fixed = append(fixed, "--kube-apiserver-arg=etcd-prefix="+o.Endpoint.Prefix)
+	}
+	extra := s.ExtraArgs
+	if o.WebhookAddress != "" && len(s.Command) == 0 {
+		// The kubelet endpoint admits vkube's kubelet-client certificate, not the one k3s
+		// would issue itself; the Service webhook the webhook client certificate.
+		const admissionArg = "--kube-apiserver-arg=admission-control-config-file"
+		userFile, rest := takeFlag(extra, admissionArg)
+		path, fs, err := webhookAdmission(o.DataDir, o.WebhookAddress, o.PKI, "controlPlane.distro.k3s.extraArgs", userFile)
+		if err != nil {
+			return nil, err
+		}
+		for p, data := range fs {
+			files[p] = data
+		}
+		extra = rest
+		fixed = append(fixed, admissionArg+"="+path,
+			"--kube-apiserver-arg=kubelet-client-certificate="+o.PKI.Path(certs.APIServerKubeletClientCert),
+			"--kube-apiserver-arg=kubelet-client-key="+o.PKI.Path(certs.APIServerKubeletClientKey))
+	}
 	fixed = append(fixed,
 		"--kube-apiserver-arg=endpoint-reconciler-type=none",
 		"--kube-controller-manager-arg=controllers="+controllers)
 	for _, san := range o.Config.ControlPlane.Proxy.ExtraSANs {
 		fixed = append(fixed, "--tls-san="+san)
 	}
-	rendered := f.withExtra(s.ExtraArgs)
+	rendered := f.withExtra(extra)
 	args := append([]string{"server"}, rendered[:len(f.order)]...)
 	args = append(append(args, fixed...), rendered[len(f.order):]...)
 
@@ -96,7 +119,7 @@ func (k3sDriver) Components(o Options) ([]Component, error) {
 }
 
 // tcpEndpoint refuses a datastore endpoint a single-binary distro cannot dial: k3s and k0s take
-// etcd URLs only (vkube's kine listens on loopback TCP for them).
+// etcd URLs only (vkube's kine listens on loopback TCP for them, with mutual TLS).
 func tcpEndpoint(distro string, ep backend.Endpoint) error {
 	if len(ep.Servers) == 0 {
 		return fmt.Errorf("%s: the datastore has no endpoint", distro)

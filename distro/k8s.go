@@ -44,7 +44,10 @@ func (d *k8sDriver) Binaries(opts Options) []string {
 func (d *k8sDriver) Components(opts Options) ([]Component, error) {
 	s := d.settings(opts.Config)
 	env := envList(s.Env)
-	api := d.apiserver(opts, s)
+	api, err := d.apiserver(opts, s)
+	if err != nil {
+		return nil, err
+	}
 	kcm := d.controllerManager(opts, s)
 	comps := []Component{api, kcm}
 	if opts.Config.VirtualSchedulerEnabled() {
@@ -56,7 +59,7 @@ func (d *k8sDriver) Components(opts Options) ([]Component, error) {
 	return comps, nil
 }
 
-func (d *k8sDriver) apiserver(o Options, s config.K8sDistro) Component {
+func (d *k8sDriver) apiserver(o Options, s config.K8sDistro) (Component, error) {
 	p := o.PKI.Path
 	f := newFlags().
 		set("advertise-address", o.AdvertiseAddress).
@@ -104,8 +107,20 @@ func (d *k8sDriver) apiserver(o Options, s config.K8sDistro) Component {
 	for k, v := range d.apiserverDefaults {
 		f.set(k, v)
 	}
-	path, args := commandOrDefault(filepath.Join(o.BinDir, "kube-apiserver"), f.withExtra(s.APIServer.ExtraArgs), s.APIServer.Command, s.APIServer.ExtraArgs)
-	return Component{Name: "kube-apiserver", Path: path, Args: args, ServesAPI: true, Env: goRuntimeEnv("kube-apiserver")}
+	extra := s.APIServer.ExtraArgs
+	var files map[string][]byte
+	if o.WebhookAddress != "" && len(s.APIServer.Command) == 0 {
+		// The user's own admission configuration is merged into vkube's, not replaced by it.
+		userFile, rest := takeFlag(extra, "--admission-control-config-file")
+		path, fs, err := webhookAdmission(o.DataDir, o.WebhookAddress, o.PKI, "controlPlane.distro."+d.name+".apiServer.extraArgs", userFile)
+		if err != nil {
+			return Component{}, err
+		}
+		f.set("admission-control-config-file", path)
+		extra, files = rest, fs
+	}
+	path, args := commandOrDefault(filepath.Join(o.BinDir, "kube-apiserver"), f.withExtra(extra), s.APIServer.Command, s.APIServer.ExtraArgs)
+	return Component{Name: "kube-apiserver", Path: path, Args: args, ServesAPI: true, Env: goRuntimeEnv("kube-apiserver"), Files: files}, nil
 }
 
 func (d *k8sDriver) controllerManager(o Options, s config.K8sDistro) Component {

@@ -23,7 +23,8 @@ type Spec struct {
 	Name string
 	Path string
 	Args []string
-	// Env is appended to the supervisor's environment.
+	// Env is the child's own environment, added to the few variables it inherits from the
+	// supervisor (ChildEnv: PATH, HOME, locale, Go runtime knobs, …; never vkube's own).
 	Env []string
 	Dir string
 	// Output receives the child's stdout and stderr, each line prefixed with Name.
@@ -183,7 +184,7 @@ func (c *Child) supervise(ctx context.Context) {
 
 func (c *Child) runOnce(ctx context.Context) error {
 	cmd := exec.Command(c.spec.Path, c.spec.Args...)
-	cmd.Env = append(os.Environ(), c.spec.Env...)
+	cmd.Env = ChildEnv(os.Environ(), c.spec.Env)
 	cmd.Dir = c.spec.Dir
 	out := newPrefixWriter(c.spec.Output, c.spec.Name)
 	defer out.Flush()

@@ -16,6 +16,7 @@ import (
 
 	"vkube.io/vkube/certs"
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/isolation"
 	"vkube.io/vkube/syncer"
@@ -130,14 +131,15 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}
 	kaddr, err := syncer.ServeKubelet(ctx, syncer.KubeletConfig{
 		Listen: net.JoinHostPort(o.AdvertiseAddress, "0"), ServingCert: certPEM, ServingKey: keyPEM,
-		ClientCA: pki.File(certs.ClientCACert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
+		Client: pinnedClient(pki, certs.APIServerKubeletClientCert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
 	hostAccess := o.Config.Policies.HostAccess
 	if err := syncer.ServeServiceWebhook(ctx, syncer.WebhookConfig{
-		Listen: net.JoinHostPort("127.0.0.1", strconv.Itoa(o.WebhookPort)), ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
+		Listener: s.webhookListener, ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
+		Client:  pinnedClient(pki, certs.APIServerWebhookClientCert),
 		Virtual: vcs, Host: h.client, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 		ExternalIPCIDRs: hostAccess.ExternalIPCIDRs,
 	}); err != nil {
@@ -219,6 +221,29 @@ func (h *hostCluster) ownNodeIPs(ctx context.Context, o *Options) []string {
 		ips = append(ips, ip.IP)
 	}
 	return ips
+}
+
+// pinnedClient admits the API server's own certificate cert (its key, which renewal keeps),
+// read from the PKI directory that renewal rewrites: the client CA alone is not enough, as the
+// controller manager signs tenants' CSRs with it.
+func pinnedClient(pki *certs.PKI, cert string) syncer.ClientPin {
+	path := pki.Path(cert)
+	return syncer.ClientPin{CA: pki.File(certs.ClientCACert), Cert: func() ([]byte, error) { return os.ReadFile(path) }}
+}
+
+// listenWebhook opens the Service webhook's listener before the API server starts: its
+// admission configuration must name the webhook's address.
+func (s *Supervisor) listenWebhook(dopts *distro.Options) error {
+	if s.host == nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.opts.WebhookPort)))
+	if err != nil {
+		return fmt.Errorf("--webhook-port %d: the Service webhook cannot listen on loopback: %w (give a free port, or 0 for any)", s.opts.WebhookPort, err)
+	}
+	s.webhookListener = l
+	dopts.WebhookAddress = l.Addr().String()
+	return nil
 }
 
 func (s *Supervisor) setSyncer(sy interface{ Stop(context.Context) error }) {

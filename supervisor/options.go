@@ -108,7 +108,7 @@ func (o *Options) validate() error {
 	for _, p := range []struct {
 		flag string
 		port int
-	}{{"--port", o.Port}, {"--dns-port", o.DNSPort}} {
+	}{{"--port", o.Port}, {"--dns-port", o.DNSPort}, {"--webhook-port", o.WebhookPort}} {
 		if p.port < 0 || p.port > 65535 {
 			return fmt.Errorf("%s %d: give a TCP port from 1 to 65535, or 0 for a free one", p.flag, p.port)
 		}

@@ -38,6 +38,8 @@ type Supervisor struct {
 	unlock   func()
 	host     *hostCluster
 	syncer   interface{ Stop(context.Context) error }
+	// webhookListener is the Service webhook's, opened before the API server (nil standalone).
+	webhookListener net.Listener
 	// HealthAddr is where /healthz, /readyz and /metrics are served.
 	HealthAddr net.Addr
 	// Kubeconfig is the path of the admin kubeconfig, written once the API is usable.
@@ -178,6 +180,10 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	dopts.BindAddress, dopts.AdvertiseAddress, dopts.Port = opts.BindAddress, opts.AdvertiseAddress, opts.Port
 	dopts.ServiceCIDR = orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")
 	dopts.ClusterDomain = orDefault(cfg.ControlPlane.Advanced.ClusterDomain, "cluster.local")
+	if err := s.listenWebhook(&dopts); err != nil {
+		s.shutdown(context.Background())
+		return nil, err
+	}
 	if distroName == config.DistroK3s && cfg.ControlPlane.Distro.K3s.Token == "" {
 		token, err := ensureK3sToken(opts.DataDir)
 		if err != nil {
@@ -335,6 +341,9 @@ func (s *Supervisor) shutdown(ctx context.Context) error {
 			s.leaveIfScaledDown(ctx, be)
 			errs = append(errs, be.Stop(ctx))
 		}
+		if s.webhookListener != nil {
+			_ = s.webhookListener.Close() // closed already when the webhook served it
+		}
 		if s.stopHTTP != nil {
 			errs = append(errs, s.stopHTTP(ctx))
 		}
@@ -393,6 +402,12 @@ func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroN
 	bc.DataDir, bc.Logger, bc.Registerer = filepath.Join(o.DataDir, "datastore"), o.Logger, reg
 	// k3s and k0s run their own etcd client against a TCP URL; the k8s apiserver takes kine's socket.
 	bc.ListenTCP = distroName == "k3s" || distroName == "k0s"
+	// On TCP, kine is mutual TLS with the etcd CA, which only vkube signs with (the controller
+	// manager signs CSRs with the client CA): a local user or a tenant's CSR gets nothing in.
+	bc.LoopbackTLS = backend.LoopbackTLS{
+		ServingCert: pki.Path(certs.EtcdServerCert), ServingKey: pki.Path(certs.EtcdServerKey), ClientCA: pki.Path(certs.EtcdCACert),
+		Client: backend.TLSFiles{CAFile: pki.Path(certs.EtcdCACert), CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
+	}
 	if bc.Kind != backend.EtcdEmbedded {
 		return bc, nil
 	}

@@ -3,8 +3,6 @@ package syncer
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,9 +22,10 @@ type KubeletConfig struct {
 	// Listen is host:port to serve on.
 	Listen string
 	// ServingCert/Key are a kubelet serving certificate the virtual apiserver trusts
-	// (--kubelet-certificate-authority); ClientCA verifies the apiserver's kubelet-client cert.
+	// (--kubelet-certificate-authority); Client admits the apiserver's kubelet-client
+	// certificate and nothing else.
 	ServingCert, ServingKey []byte
-	ClientCA                []byte
+	Client                  ClientPin
 	Host                    *rest.Config
 	HostNamespace, VCluster string
 	Logger                  *slog.Logger
@@ -39,9 +38,9 @@ func ServeKubelet(ctx context.Context, cfg KubeletConfig) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet endpoint: serving cert: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(cfg.ClientCA) {
-		return nil, errors.New("kubelet endpoint: no client CA")
+	tlsConfig, err := cfg.Client.tlsConfig(cert)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet endpoint: %w", err)
 	}
 	host := rest.CopyConfig(cfg.Host)
 	// Upgraded streams (SPDY) need HTTP/1.1 to the host API.
@@ -86,8 +85,7 @@ func ServeKubelet(ctx context.Context, cfg KubeletConfig) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet endpoint %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	go func() { <-ctx.Done(); _ = srv.Close() }()
 	return l.Addr(), nil

@@ -32,8 +32,14 @@ import (
 
 // WebhookConfig configures the Service write-path webhook.
 type WebhookConfig struct {
+	// Listener, when set, is served instead of listening on Listen: the supervisor opens it
+	// before the API server starts, whose admission configuration names its address.
+	Listener                net.Listener
 	Listen                  string
 	ServingCert, ServingKey []byte
+	// Client admits the API server's webhook client certificate and nothing else: without it,
+	// any local user could make vkube create host Services.
+	Client ClientPin
 	// CABundle is what the virtual apiserver verifies the webhook with.
 	CABundle                []byte
 	Virtual                 kubernetes.Interface
@@ -57,15 +63,21 @@ func ServeServiceWebhook(ctx context.Context, cfg WebhookConfig) error {
 	if err != nil {
 		return fmt.Errorf("service webhook: %s: %w", keyExternalIPCIDRs, err)
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
+	tlsConfig, err := cfg.Client.tlsConfig(cert)
 	if err != nil {
-		return fmt.Errorf("service webhook %s: %w", cfg.Listen, err)
+		return fmt.Errorf("service webhook: %w", err)
+	}
+	l := cfg.Listener
+	if l == nil {
+		if l, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("service webhook %s: %w", cfg.Listen, err)
+		}
 	}
 	w := &serviceWebhook{cfg: cfg, svc: services{tctx: translate.Context{VCluster: cfg.VCluster, HostNamespace: cfg.HostNamespace}, externalIPs: externalIPs},
 		log: cfg.Logger.With("component", "service-webhook")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mutate-services", w.serve)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsConfig}
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	go func() { <-ctx.Done(); _ = srv.Close() }()
 	url := "https://" + l.Addr().String() + "/mutate-services"

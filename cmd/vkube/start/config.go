@@ -52,7 +52,7 @@ func buildConfig(f *flags, changed func(string) bool) (*config.Config, []string,
 		if err := setBackend(cfg, f.backend, f.endpoint, f.endpointFile); err != nil {
 			return nil, nil, err
 		}
-		if changed("datastore-endpoint") && strings.Contains(config.RedactDSN(f.endpoint), "***") {
+		if changed("datastore-endpoint") && config.RedactDSN(f.endpoint) != f.endpoint {
 			warnings = append(warnings, "--datastore-endpoint carries a password that process listings show: prefer VKUBE_DATASTORE_ENDPOINT or --datastore-endpoint-file")
 		}
 	}
