@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -221,6 +222,9 @@ func (a *tenant) controlPlaneLabelSpoofing(t *testing.T) {
 	}
 	spoof.Annotations = map[string]string{"vkube.io/tenant-made": "yes", "team.vkube.io/role": "control-plane"}
 	a.createPod(ctx, t, "default", spoof)
+	// Where the attack works, the spoofing pod takes a share of the virtual API's and DNS's
+	// traffic: gone before the next attack, so that it runs against a working cluster.
+	t.Cleanup(func() { a.deleteVirtualPods(t, "default", "spoof") })
 	spoofIP := a.runningVirtualPod(ctx, t, "default", "spoof").Status.PodIP
 	cp := a.controlPlaneIPs(ctx, t)
 
@@ -305,4 +309,22 @@ func describePods(pods []corev1.Pod) string {
 			p.Annotations[translate.AnnotationName], p.Annotations[translate.AnnotationUID], p.Status.Phase))
 	}
 	return strings.Join(s, "; ")
+}
+
+// deleteVirtualPods deletes virtual pods at once and waits for their twins to go, retrying the
+// delete through a virtual API that an attack may have made unreliable.
+func (a *tenant) deleteVirtualPods(t *testing.T, ns string, names ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, name := range names {
+		if !within(ctx, time.Minute, func() bool {
+			err := a.vc.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+			return err == nil || apierrors.IsNotFound(err)
+		}) {
+			t.Logf("could not delete virtual pod %s/%s", ns, name)
+		}
+		if !within(ctx, time.Minute, func() bool { return len(a.hostPodTwins(ctx, ns, name)) == 0 }) {
+			t.Logf("the host twin of virtual pod %s/%s is still there", ns, name)
+		}
+	}
 }

@@ -119,6 +119,9 @@ func (a *tenant) hostPathPersistentVolume(t *testing.T) {
 	if _, err := a.vc.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("the virtual PersistentVolume: %v", err)
 	}
+	t.Cleanup(func() {
+		_ = a.vc.CoreV1().PersistentVolumes().Delete(context.Background(), "host-root", metav1.DeleteOptions{})
+	})
 	twin := func() string {
 		list, err := a.hc.CoreV1().PersistentVolumes().List(ctx, a.ours())
 		if err != nil {

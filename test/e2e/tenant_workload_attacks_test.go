@@ -108,9 +108,13 @@ func (a *tenant) podSecurity(t *testing.T) {
 		{"net-admin", "spec.containers[0].securityContext.capabilities.add", sc(&corev1.SecurityContext{
 			Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}}})},
 	}
+	var names []string
 	for _, at := range attacks {
 		a.createPod(ctx, t, "default", helloPod(at.name, at.mutate))
+		names = append(names, at.name)
 	}
+	// Where the attack works, these run on the node: gone before the next attack.
+	t.Cleanup(func() { a.deleteVirtualPods(t, "default", names...) })
 	for _, at := range attacks {
 		at := at
 		t.Run(at.name, func(t *testing.T) {
