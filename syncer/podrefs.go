@@ -2,11 +2,17 @@ package syncer
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"vkube.io/vkube/syncer/translate"
 )
 
 // podReferences lists the ConfigMaps and Secrets a pod uses, by name.
 func podReferences(pod *corev1.Pod) (configMaps, secrets []string) {
-	for _, v := range pod.Spec.Volumes {
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		for _, name := range translate.VolumeSecretNames(v) {
+			secrets = append(secrets, *name)
+		}
 		switch {
 		case v.ConfigMap != nil:
 			configMaps = append(configMaps, v.ConfigMap.Name)

@@ -40,6 +40,24 @@ func (r pvcs) toHost(ctx context.Context, v *unstructured.Unstructured) (*unstru
 		}
 		spec["storageClassName"] = hc
 	}
+	var claim corev1.PersistentVolumeClaimSpec
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &claim); err != nil {
+		return nil, false, err
+	}
+	if claim.DataSource != nil || claim.DataSourceRef != nil {
+		if err := translate.HostClaimSpec(&claim, "spec", v.GetNamespace(), r.tctx.VCluster); err != nil {
+			return nil, false, err
+		}
+		translated, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&claim)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, field := range []string{"dataSource", "dataSourceRef"} {
+			if src, ok := translated[field]; ok {
+				spec[field] = src
+			}
+		}
+	}
 	h.Object["spec"] = spec
 	return h, false, nil
 }

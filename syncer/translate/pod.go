@@ -109,7 +109,12 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 // volume translates one volume in place; the service account token volume is fed from the
 // virtual token (see Token).
 func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
+	for _, name := range VolumeSecretNames(vol) {
+		*name = HostName(*name, v.Namespace, p.VCluster)
+	}
 	switch {
+	case vol.Ephemeral != nil && vol.Ephemeral.VolumeClaimTemplate != nil:
+		return HostClaimSpec(&vol.Ephemeral.VolumeClaimTemplate.Spec, "spec.volumes["+vol.Name+"].ephemeral.volumeClaimTemplate.spec", v.Namespace, p.VCluster)
 	case vol.ConfigMap != nil:
 		vol.ConfigMap.Name = HostName(vol.ConfigMap.Name, v.Namespace, p.VCluster)
 	case vol.Secret != nil:
