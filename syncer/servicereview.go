@@ -55,18 +55,28 @@ import (
 //	publishNotReadyAddresses       as written         about its own endpoints only
 //	trafficDistribution            as written         a preference among its own endpoints
 //	status                         never written      the twin's status is the host's; it flows back only
-//	annotations in                 only inside        the loadBalancerIP of MetalLB, kube-vip and Cilium,
-//	  loadBalancerIPAnnotations    externalIPCIDRs    under another name
+//	annotations in                 only inside        the loadBalancerIP of MetalLB, kube-vip, Cilium,
+//	  loadBalancerIPAnnotations    externalIPCIDRs    Azure, AWS and GKE under another name, and
+//	                                                  external-dns's names in the host's zone
 //	other annotations, labels      as written         (vkube's reserved prefix aside)
 //
 // Endpoints are the other way to point a Service somewhere: see endpointaddresses.go.
 
 // loadBalancerIPAnnotations are the annotations by which common load-balancer implementations
-// let a Service ask for an address, as spec.loadBalancerIP does: a comma-separated list.
+// (and external-dns) let a Service ask for an address, as spec.loadBalancerIP does: a
+// comma-separated list. Those that name an address by something other than an IP (a cloud's
+// reserved address or allocation, a DNS name in the host's zone) can never lie inside
+// externalIPCIDRs, so a tenant's Service never claims one.
 var loadBalancerIPAnnotations = []string{
 	"metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs",
 	"kube-vip.io/loadbalancerIPs",
 	"lbipam.cilium.io/ips", "io.cilium/lb-ipam-ips",
+	"service.beta.kubernetes.io/azure-load-balancer-ipv4", "service.beta.kubernetes.io/azure-load-balancer-ipv6",
+	"service.beta.kubernetes.io/azure-pip-name", "service.beta.kubernetes.io/azure-pip-name-ipv6",
+	"service.beta.kubernetes.io/aws-load-balancer-eip-allocations",
+	"service.beta.kubernetes.io/aws-load-balancer-private-ipv4-addresses",
+	"networking.gke.io/load-balancer-ip-addresses",
+	"external-dns.alpha.kubernetes.io/hostname", "external-dns.alpha.kubernetes.io/internal-hostname",
 }
 
 // annotationIPs splits an address annotation's value.
