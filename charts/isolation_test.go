@@ -36,6 +36,8 @@ isolation:
     outgoingConnections: {ipBlock: {cidr: 0.0.0.0/0, except: [169.254.0.0/16]}}
 `),
 		"legacy off": valuesYAML(t, "isolation: {enabled: false, resourceQuota: {enabled: true}}"),
+		// seed 000's --isolate --expose: the API Service's node port is counted on top of the quota.
+		"exposed": valuesYAML(t, "policies: {resourceQuota: {enabled: true}}\ncontrolPlane: {service: {type: LoadBalancer}}"),
 		"vkube.yaml over legacy": valuesYAML(t, `
 isolation: {enabled: true, resourceQuota: {quota: {count/pods: 7, count/secrets: 9}}}
 policies: {networkPolicy: {enabled: false}, resourceQuota: {quota: {count/pods: 3}}}
@@ -58,7 +60,7 @@ func checkIsolation(t *testing.T, r *rendered) {
 	cfg, _ := r.config(t)
 	cfg.Name = testName
 	cfg.SetDefaults()
-	want, err := isolation.Objects(testNamespace, testName, cfg.Policies, isolation.InstallerEgress(cfg), nil)
+	want, err := isolation.Objects(testNamespace, testName, isolation.InstallerPolicies(cfg), isolation.InstallerEgress(cfg), nil)
 	if err != nil {
 		t.Fatalf("isolation.Objects: %v", err)
 	}

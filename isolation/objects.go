@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -47,6 +49,28 @@ func Objects(namespace, vcluster string, p config.Policies, extraEgress []string
 	}
 	return s, nil
 }
+
+// InstallerPolicies are the policies as the installer (the chart, `vkube create`) writes them: an
+// exposed API Service (NodePort or LoadBalancer) takes one node port of its own, which the quota's
+// services.nodeports counts on top of what it leaves the tenant (the installer creates the quota
+// before the Service, so the quota would refuse it).
+func InstallerPolicies(c *config.Config) config.Policies {
+	p := c.Policies
+	n, ok := p.ResourceQuota.Quota[nodePortsQuota]
+	if !ok || c.ControlPlane.Service.Type == "" || c.ControlPlane.Service.Type == string(corev1.ServiceTypeClusterIP) {
+		return p
+	}
+	q, err := strconv.Atoi(n)
+	if err != nil {
+		return p
+	}
+	p.ResourceQuota.Quota = maps.Clone(p.ResourceQuota.Quota)
+	p.ResourceQuota.Quota[nodePortsQuota] = strconv.Itoa(q + 1)
+	return p
+}
+
+// nodePortsQuota is the quota on a namespace's Services' node ports.
+const nodePortsQuota = "services.nodeports"
 
 // InstallerEgress is the control plane's extra egress as the installer (the chart, `vkube
 // create`) writes it: an installer cannot resolve the datastore's host names (nor read a DSN

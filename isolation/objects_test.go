@@ -239,3 +239,19 @@ func TestInstallerEgress(t *testing.T) {
 		t.Errorf("external database: %v, want every address (the installer cannot resolve its name)", e)
 	}
 }
+
+func TestInstallerPoliciesCountTheExposedAPIServicesNodePort(t *testing.T) {
+	c := &config.Config{}
+	c.Policies.Isolate()
+	c.SetDefaults()
+	if got := InstallerPolicies(c).ResourceQuota.Quota["services.nodeports"]; got != "0" {
+		t.Fatalf("a ClusterIP API Service leaves services.nodeports as configured, got %s", got)
+	}
+	c.ControlPlane.Service.Type = "LoadBalancer"
+	if got := InstallerPolicies(c).ResourceQuota.Quota["services.nodeports"]; got != "1" {
+		t.Fatalf("an exposed API Service takes one node port of its own: services.nodeports %s, want 1", got)
+	}
+	if c.Policies.ResourceQuota.Quota["services.nodeports"] != "0" {
+		t.Fatal("InstallerPolicies changed the config it was given")
+	}
+}

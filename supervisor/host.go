@@ -294,7 +294,7 @@ func (h *hostCluster) isolate(ctx context.Context, o *Options) error {
 	}
 	p := o.Config.Policies
 	if o.InCluster {
-		want, err := isolation.Objects(h.namespace, o.Config.Name, p, isolation.InstallerEgress(o.Config), nil)
+		want, err := isolation.Objects(h.namespace, o.Config.Name, isolation.InstallerPolicies(o.Config), isolation.InstallerEgress(o.Config), nil)
 		if err != nil {
 			return fmt.Errorf("isolation: %w", err)
 		}
