@@ -40,6 +40,12 @@ type EmbeddedEtcdConfig struct {
 	// used), ListenHost defaults to its URLs' host when that is an IP and to 0.0.0.0 otherwise,
 	// and InitialCluster and Existing must stay unset.
 	Peers []EtcdPeer
+	// Record keeps the identity of the cluster Peers run outside their data; with it, the founder
+	// never founds a new cluster in place of a recorded one (see ClusterRecord). Nil: not kept.
+	Record ClusterRecord
+	// AcknowledgeDataLoss is the ID of a recorded cluster whose loss the operator accepts: the
+	// founder then founds a new, empty cluster in its place.
+	AcknowledgeDataLoss string
 }
 
 type embeddedEtcd struct {

@@ -61,6 +61,9 @@ type etcdMember struct {
 	self    EtcdPeer
 	others  []EtcdPeer
 	founder bool
+	// founding is set once this member decided to found a cluster: it records the cluster on
+	// the host before it reports ready.
+	founding bool
 	// dir is etcd's data dir; it holds member/ once the member has started.
 	dir                      string
 	listenClient, listenPeer url.URL
@@ -252,42 +255,44 @@ func (m *etcdMember) start(ctx context.Context) (*embed.Etcd, error) {
 // forms only once NAME-0 runs.
 func (m *etcdMember) plan(ctx context.Context) (state, initialCluster string, err error) {
 	silent := 0
+	var lossReported time.Time
 	for round := 1; ; round++ {
-		if m.founder && len(m.others) == 0 {
-			break
-		}
-		v := m.probe(ctx)
-		switch {
-		case v.quorum:
-			state, ic, err := m.join(ctx, v)
-			if err != nil {
-				return "", "", err
-			}
-			return state, ic, nil
-		case v.members != nil:
-			silent = 0
-			if mine := findPeerURL(v.members, m.self.PeerURL); mine != nil && !started(*mine) {
-				state, ic := m.startInto(v.members)
-				return state, ic, nil
-			}
-			if round%4 == 1 {
-				m.log.Warn("etcd cluster answers on its peer port but has no quorum and does not list this member as new: waiting for its quorum before joining", "answeredBy", v.by)
-			}
-		case m.founder:
-			silent++
-		default:
-			if round%4 == 1 {
-				m.log.Info("no etcd cluster answers yet: waiting for the founder or a running cluster", "founder", m.ec.Peers[0].Name)
+		if len(m.others) > 0 {
+			v := m.probe(ctx)
+			switch {
+			case v.quorum:
+				return m.join(ctx, v)
+			case v.members != nil:
+				silent = 0
+				if mine := findPeerURL(v.members, m.self.PeerURL); mine != nil && !started(*mine) {
+					state, ic := m.startInto(v.members)
+					return state, ic, nil
+				}
+				if round%4 == 1 {
+					m.log.Warn("etcd cluster answers on its peer port but has no quorum and does not list this member as new: waiting for its quorum before joining", "answeredBy", v.by)
+				}
+			case m.founder:
+				silent++
+			default:
+				if round%4 == 1 {
+					m.log.Info("no etcd cluster answers yet: waiting for the founder or a running cluster", "founder", m.ec.Peers[0].Name)
+				}
 			}
 		}
-		if m.founder && silent >= memberProbe.rounds {
-			break
+		if m.founder && (len(m.others) == 0 || silent >= memberProbe.rounds) {
+			err := m.mayFound(ctx)
+			if err == nil {
+				break
+			}
+			// Members may still come back with the data: probing goes on.
+			m.reportLoss(ctx, err, &lossReported)
 		}
 		if err := sleepCtx(ctx, memberProbe.interval); err != nil {
 			return "", "", err
 		}
 	}
 	m.log.Info("no etcd cluster answers: founding one", "initialCluster", m.bootstrapCluster())
+	m.founding = true
 	return embed.ClusterStateFlagNew, m.bootstrapCluster(), nil
 }
 
@@ -641,6 +646,14 @@ func (b *embeddedEtcd) serveMember(ctx context.Context, e *embed.Etcd) (rejoin b
 	pctx, stopPromoting := context.WithCancel(ctx)
 	defer stopPromoting()
 	serving := func() {
+		if m.founding {
+			if err := m.recordCluster(ctx, e, true); err != nil {
+				return
+			}
+			m.founding = false
+		} else {
+			go func() { _ = m.recordCluster(ctx, e, false) }()
+		}
 		b.readyOnce.Do(func() { close(b.ready) })
 		m.log.Info("etcd member serving", "id", e.Server.MemberID().String())
 	}

@@ -55,6 +55,9 @@ type etcdHarness struct {
 	dirs  []string
 	mu    sync.Mutex
 	run   []Backend
+	// record and acknowledgeDataLoss are passed to the members the harness starts.
+	record              ClusterRecord
+	acknowledgeDataLoss string
 }
 
 func newEtcdHarness(t *testing.T) *etcdHarness {
@@ -119,6 +122,7 @@ func (h *etcdHarness) start(i int, peers []EtcdPeer) Backend {
 			PeerCert: p.Path(certs.EtcdPeerCert), PeerKey: p.Path(certs.EtcdPeerKey),
 			CA:     p.Path(certs.EtcdCACert),
 			Client: TLSFiles{CertFile: p.Path(certs.APIServerEtcdClientCert), KeyFile: p.Path(certs.APIServerEtcdClientKey)},
+			Record: h.record, AcknowledgeDataLoss: h.acknowledgeDataLoss,
 		},
 	})
 	if err != nil {

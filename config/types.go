@@ -132,6 +132,10 @@ type Etcd struct {
 // EmbeddedEtcd runs go.etcd.io/etcd/server/v3/embed inside vkube.
 type EmbeddedEtcd struct {
 	Enabled bool `json:"enabled,omitempty"`
+	// AcknowledgeDataLoss is the identity of a lost etcd cluster (as the EtcdClusterLost event and
+	// `vkube list` name it) whose loss the operator accepts: the replicas then found a new, empty
+	// cluster. Without it, replicas that all restarted without data stay down (HA only).
+	AcknowledgeDataLoss string `json:"acknowledgeDataLoss,omitempty"`
 	// ExtraArgs are accepted for compatibility with vcluster values; vkube does not pass them on.
 	ExtraArgs []string `json:"extraArgs,omitempty"`
 }

@@ -69,6 +69,8 @@ var Access = []AccessRule{
 		"supervisor.leaveIfScaledDown: a replica leaving its etcd cluster reads the replica count (kept at one replica too: a scale-down renders the new Role while the leaving replicas still read)"},
 	{HighAvailability, false, "coordination.k8s.io", []string{"leases"}, []string{"get", "create", "update"},
 		"supervisor.syncWhileLeading: the syncer's leader election"},
+	{HighAvailability, false, "", []string{"events"}, []string{"create"},
+		"hostside.EtcdRecord.RecordLoss: the EtcdClusterLost Warning on the StatefulSet when every etcd member restarted empty"},
 	{IsolationQuota, false, "", []string{"resourcequotas"}, []string{"get"},
 		"supervisor isolate in a pod: checks the installer's ResourceQuota"},
 	{IsolationLimitRange, false, "", []string{"limitranges"}, []string{"get"},

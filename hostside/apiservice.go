@@ -92,3 +92,6 @@ func samePorts(a, b []corev1.ServicePort) bool {
 	}
 	return true
 }
+
+// KubeletServiceName is the chart's Service in front of every replica's kubelet endpoint.
+func KubeletServiceName(vcluster string) string { return vcluster + "-kubelet" }

@@ -23,6 +23,7 @@ import (
 	"vkube.io/vkube/charts"
 	"vkube.io/vkube/cmd/vkube/hostflags"
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/hostside"
 )
 
 // CreateOptions are `vkube create`'s inputs.
@@ -116,6 +117,9 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 		if err := labelRunningControlPlane(ctx, client, o.Namespace, o.Name, progress); err != nil {
 			return err
 		}
+		if err := acknowledgeDataLoss(ctx, client, o.Namespace, o.Name, cfg, progress); err != nil {
+			return err
+		}
 		u := action.NewUpgrade(hcfg)
 		u.Namespace, u.Timeout, u.WaitStrategy = o.Namespace, o.Timeout, kube.HookOnlyStrategy
 		if _, err := u.RunWithContext(ctx, o.Name, chrt, vals); err != nil {
@@ -131,6 +135,23 @@ func Create(ctx context.Context, host *hostflags.Flags, o CreateOptions, progres
 		}
 	}
 	return WaitReady(ctx, client, o.Namespace, o.Name, o.Timeout, progress)
+}
+
+// acknowledgeDataLoss writes an acknowledged etcd data loss into the host record too: replicas
+// waiting unready for it read it there and found a new cluster, where the new values alone
+// would wait for a rollout that a StatefulSet does not make through pods that never get ready.
+func acknowledgeDataLoss(ctx context.Context, c kubernetes.Interface, ns, name string, cfg *config.Config, progress io.Writer) error {
+	id := cfg.ControlPlane.BackingStore.Etcd.Embedded.AcknowledgeDataLoss
+	if id == "" {
+		return nil
+	}
+	rec := &hostside.EtcdRecord{Client: c, Namespace: ns, VCluster: name}
+	recorded, _, err := rec.Cluster(ctx)
+	if err != nil || recorded != id {
+		return err
+	}
+	fmt.Fprintf(progress, "acknowledging the loss of etcd cluster %s: the replicas found a new, empty one\n", id)
+	return rec.Acknowledge(ctx, id)
 }
 
 func dynamicFor(host *hostflags.Flags) (dynamic.Interface, error) {
@@ -187,6 +208,11 @@ func buildConfig(prev map[string]any, o CreateOptions) (*config.Config, []string
 	check.SetDefaults()
 	if err := check.Validate(); err != nil {
 		return nil, warnings, err
+	}
+	if check.Replicas() > 1 && check.BackendKind() == config.BackendEtcdEmbedded && !check.PersistenceEnabled() {
+		warnings = append(warnings, fmt.Sprintf("%d replicas on embedded etcd keep their data in emptyDir volumes (persistence off): "+
+			"should every replica restart at once (a node drain, `vkube pause`), the data is gone and the replicas stay down until you restore "+
+			"a snapshot or acknowledge the loss; set controlPlane.statefulSet.persistence.volumeClaim.enabled=true to keep it", check.Replicas()))
 	}
 	return cfg, warnings, nil
 }

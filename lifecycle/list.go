@@ -9,7 +9,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"vkube.io/vkube/hostside"
 
 	"vkube.io/vkube/cmd/vkube/hostflags"
 )
@@ -26,6 +29,8 @@ type Info struct {
 	Context string `json:"context"`
 	// Connected: the current kubeconfig context is this virtual cluster's.
 	Connected bool `json:"connected"`
+	// Message says why a virtual cluster is not running, when vkube knows.
+	Message string `json:"message,omitempty"`
 }
 
 // Statuses of a virtual cluster.
@@ -33,6 +38,9 @@ const (
 	StatusRunning = "Running"
 	StatusPaused  = "Paused"
 	StatusPending = "Pending"
+	// StatusDataLost: every etcd member restarted without data; the replicas stay down until the
+	// operator restores or acknowledges the loss (Message says how).
+	StatusDataLost = "DataLost"
 )
 
 // List finds the virtual clusters in namespace ns, or in all namespaces when ns is "" (falling
@@ -59,7 +67,11 @@ func List(ctx context.Context, host *hostflags.Flags, ns string) ([]Info, error)
 	}
 	out := make([]Info, 0, len(sets.Items))
 	for i := range sets.Items {
-		out = append(out, infoOf(&sets.Items[i], hostContext))
+		in := infoOf(&sets.Items[i], hostContext)
+		if lost := lostEtcdCluster(ctx, c, in.Namespace, in.Name); lost != "" && in.Status != StatusRunning {
+			in.Status, in.Message = StatusDataLost, lost
+		}
+		out = append(out, in)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
@@ -68,6 +80,17 @@ func List(ctx context.Context, host *hostflags.Flags, ns string) ([]Info, error)
 		return out[i].Name < out[j].Name
 	})
 	return out, nil
+}
+
+// lostEtcdCluster is the loss of the etcd cluster the replicas recorded (hostside.EtcdRecord) and
+// the operator has not acknowledged yet; "" when none, or when the record cannot be read (a user
+// may list StatefulSets without reading ConfigMaps).
+func lostEtcdCluster(ctx context.Context, c kubernetes.Interface, ns, name string) string {
+	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, hostside.EtcdRecordName(name), metav1.GetOptions{})
+	if err != nil || cm.Data[hostside.EtcdRecordAcknowledgedKey] != "" {
+		return ""
+	}
+	return cm.Data[hostside.EtcdRecordLostKey]
 }
 
 func infoOf(s *appsv1.StatefulSet, hostContext string) Info {

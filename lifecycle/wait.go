@@ -51,6 +51,9 @@ func WaitReady(ctx context.Context, c kubernetes.Interface, ns, name string, tim
 			report("waiting for the kubeconfig Secret vc-" + name)
 			return false, nil
 		}
+		if lost := lostEtcdCluster(ctx, c, ns, name); lost != "" {
+			return false, fmt.Errorf("virtual cluster %s: %s", name, lost)
+		}
 		state, err := podStates(ctx, c, sts)
 		if err != nil {
 			return false, err

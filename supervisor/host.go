@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -125,12 +126,17 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err != nil {
 		return err
 	}
-	certPEM, keyPEM, err := pki.SignKubeletServingCert("vkube-"+o.Config.Name, []net.IP{net.ParseIP(o.AdvertiseAddress), net.ParseIP("127.0.0.1")})
+	kubeletSvc := h.kubeletService(ctx, &o)
+	sans := []net.IP{net.ParseIP(o.AdvertiseAddress), net.ParseIP("127.0.0.1")}
+	if kubeletSvc != nil {
+		sans = append(sans, net.ParseIP(kubeletSvc.Spec.ClusterIP))
+	}
+	certPEM, keyPEM, err := pki.SignKubeletServingCert("vkube-"+o.Config.Name, sans)
 	if err != nil {
 		return fmt.Errorf("kubelet endpoint certificate: %w", err)
 	}
 	kaddr, err := syncer.ServeKubelet(ctx, syncer.KubeletConfig{
-		Listen: net.JoinHostPort(o.AdvertiseAddress, "0"), ServingCert: certPEM, ServingKey: keyPEM,
+		Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.KubeletPort)), ServingCert: certPEM, ServingKey: keyPEM,
 		Client: pinnedClient(pki, certs.APIServerKubeletClientCert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 	})
 	if err != nil {
@@ -145,7 +151,9 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}); err != nil {
 		return err
 	}
-	if err := syncer.EnsureKubernetesService(ctx, vcs, h.apiIP, o.AdvertiseAddress, o.Port); err != nil {
+	// The virtual kubernetes Service's endpoint is the host API Service, which routes to a ready
+	// replica: every replica writes the same one, and it holds while any one replica is dead.
+	if err := syncer.EnsureKubernetesService(ctx, vcs, h.apiIP, h.apiIP, 443); err != nil {
 		return err
 	}
 	domain := orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local")
@@ -163,6 +171,10 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		return err
 	}
 	kport, _ := strconv.Atoi(portOf(kaddr))
+	kubeletAddress := o.AdvertiseAddress
+	if kubeletSvc != nil {
+		kubeletAddress, kport = kubeletSvc.Spec.ClusterIP, int(kubeletSvc.Spec.Ports[0].Port)
+	}
 	var fromHost, toHost []syncer.ServiceMapping
 	for _, m := range o.Config.Networking.ReplicateServices.FromHost {
 		fromHost = append(fromHost, syncer.ServiceMapping{From: m.From, To: m.To})
@@ -187,7 +199,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		HostStorageClasses:   o.Config.Sync.FromHost.StorageClasses.On(false),
 		Name:                 o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
 		VirtualCA: pki.File(certs.CACert), ServiceAccountKey: pki.File(certs.SAKey), TokenSecrets: o.Config.Sync.ToHost.Pods.UseSecretsForSATokens, APIHost: h.apiIP, APIPort: 443,
-		KubeletAddress: o.AdvertiseAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
+		KubeletAddress: kubeletAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
 	}
 	// What the host admin lets tenants' pods, priority classes and volumes do on the host.
 	sc.HostPodSecurityStandard = o.Config.Policies.HostAccess.PodSecurityStandard
@@ -202,6 +214,30 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	}
 	s.setSyncer(sy)
 	return nil
+}
+
+// kubeletService is the chart's NAME-kubelet Service when vkube runs in its pod and the Service
+// targets this replica's kubelet port: the fake nodes then give its ClusterIP and port, which
+// reach whichever replica is ready. Nil otherwise (standalone, or a chart before the Service),
+// and the nodes give this replica's own address.
+func (h *hostCluster) kubeletService(ctx context.Context, o *Options) *corev1.Service {
+	if !o.InCluster || o.KubeletPort == 0 {
+		return nil
+	}
+	name := hostside.KubeletServiceName(o.Config.Name)
+	svc, err := h.client.CoreV1().Services(h.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			o.Logger.Warn("reading the kubelet endpoint's Service; the fake nodes give this replica's address", "service", name, "error", err)
+		}
+		return nil
+	}
+	if svc.Labels[hostside.LabelManagedBy] != o.Config.Name || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone ||
+		len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.IntValue() != o.KubeletPort {
+		o.Logger.Warn("the kubelet endpoint's Service is not the chart's; the fake nodes give this replica's address", "service", name)
+		return nil
+	}
+	return svc
 }
 
 // ownNodeIPs are the addresses of the host node vkube runs on, which no tenant endpoint may

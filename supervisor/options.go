@@ -33,6 +33,11 @@ type Options struct {
 	// calls its own pod's loopback: in HA every replica must serve on the same port, so that
 	// the one URL works wherever the request lands.
 	WebhookPort int
+	// KubeletPort is where the kubelet endpoint (logs, exec, attach, port-forward) listens on the
+	// advertise address (0: any free port). In a pod it is fixed, so that the chart's
+	// NAME-kubelet Service reaches it on whichever replica is ready: the fake nodes' address is
+	// that Service, and the endpoint keeps working while any one replica is dead.
+	KubeletPort int
 	// DataDir holds every piece of state: PKI, datastore, component cert dirs, kubeconfig.
 	DataDir string
 	// BindAddress and AdvertiseAddress of the API; Port its secure port (0: pick one and keep it).
@@ -108,7 +113,7 @@ func (o *Options) validate() error {
 	for _, p := range []struct {
 		flag string
 		port int
-	}{{"--port", o.Port}, {"--dns-port", o.DNSPort}, {"--webhook-port", o.WebhookPort}} {
+	}{{"--port", o.Port}, {"--dns-port", o.DNSPort}, {"--webhook-port", o.WebhookPort}, {"--kubelet-port", o.KubeletPort}} {
 		if p.port < 0 || p.port > 65535 {
 			return fmt.Errorf("%s %d: give a TCP port from 1 to 65535, or 0 for a free one", p.flag, p.port)
 		}

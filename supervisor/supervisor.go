@@ -21,6 +21,7 @@ import (
 	"vkube.io/vkube/certs"
 	"vkube.io/vkube/config"
 	"vkube.io/vkube/distro"
+	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/process"
 	"vkube.io/vkube/syncer"
 )
@@ -164,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		log.Info("certificates: " + c)
 	}
 
-	bcfg, err := backendConfig(opts, pki, reg, distroName)
+	bcfg, err := backendConfig(opts, pki, reg, distroName, host)
 	if err != nil {
 		s.shutdown(context.Background())
 		return nil, err
@@ -394,7 +395,7 @@ func locateBinaries(d distro.Driver, name, version string, o *distro.Options) er
 	return nil
 }
 
-func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroName string) (backend.Config, error) {
+func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroName string, host *hostCluster) (backend.Config, error) {
 	bc, err := backend.ConfigFor(o.Config, o.Namespace)
 	if err != nil {
 		return bc, err
@@ -420,6 +421,10 @@ func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroN
 	if len(o.Peers) > 0 {
 		if err := etcdMembers(o, &bc.Etcd); err != nil {
 			return bc, err
+		}
+		bc.Etcd.AcknowledgeDataLoss = o.Config.ControlPlane.BackingStore.Etcd.Embedded.AcknowledgeDataLoss
+		if host != nil {
+			bc.Etcd.Record = &hostside.EtcdRecord{Client: host.client, Namespace: host.namespace, VCluster: o.Config.Name}
 		}
 	}
 	return bc, nil

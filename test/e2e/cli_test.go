@@ -198,7 +198,7 @@ func TestCreatePauseResumeDelete(t *testing.T) {
 		}
 	}
 	for _, obj := range []struct{ kind, name string }{
-		{"statefulset", name}, {"service", name}, {"service", name + "-headless"},
+		{"statefulset", name}, {"service", name}, {"service", name + "-headless"}, {"service", name + "-kubelet"},
 		{"secret", "vc-" + name}, {"secret", name + "-certs"}, {"secret", "vc-config-" + name},
 	} {
 		if err := hostObjectExists(ctx, hc, ns, obj.kind, obj.name); err != nil {

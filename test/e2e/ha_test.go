@@ -33,7 +33,9 @@ import (
 // killed in turn (the etcd leader, the syncer's Lease holder, another): no acknowledged write is
 // lost, the API answers again, the syncer resumes on another replica, and a pod created during
 // each failover ends up on the host. Before and after, a Service is created through each
-// replica's own API server and gets its host twin's ClusterIP. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
+// replica's own API server and gets its host twin's ClusterIP. Last, every replica is killed at
+// once: the emptyDir members come back empty and the cluster stays down until the loss is
+// acknowledged. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
 func TestHAEmbeddedEtcd(t *testing.T) {
 	c := newCLI(t)
 	hc, err := host.Client()
@@ -41,7 +43,7 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	kills := haKills()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(6+2*kills)*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(12+2*kills)*time.Minute)
 	defer cancel()
 	const name, ns = "ha-vcluster", "vkube-ha-vcluster"
 	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
@@ -53,6 +55,8 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	h.failovers(ctx, t, kills)
 	// The failovers killed the syncer's Lease holder: the webhook holds through the new one too.
 	h.servicesThroughEveryReplica(ctx, t, c, "after")
+	h.kubeletEndpointThroughEveryReplica(ctx, t, c, "during-1")
+	h.everyMemberRestartedEmpty(ctx, t, c)
 }
 
 // haKills is the number of replica kills of an HA test: 3, or VKUBE_HA_KILLS (make soak: 10).

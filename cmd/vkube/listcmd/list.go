@@ -71,5 +71,13 @@ func table(out io.Writer, infos []lifecycle.Info) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Namespace, in.Status, connected,
 			in.Created.Format("2006-01-02 15:04:05 -0700 MST"), duration.HumanDuration(time.Since(in.Created)), in.Context)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, in := range infos {
+		if in.Message != "" {
+			fmt.Fprintf(out, "%s/%s: %s\n", in.Namespace, in.Name, in.Message)
+		}
+	}
+	return nil
 }

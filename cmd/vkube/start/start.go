@@ -43,6 +43,7 @@ type flags struct {
 	inCluster         bool
 	dnsPort           int
 	webhookPort       int
+	kubeletPort       int
 	memberName        string
 	peers             []string
 }
@@ -103,6 +104,7 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "reach the host cluster as this pod's service account (how the Helm chart runs vkube)")
 	fl.IntVar(&f.dnsPort, "dns-port", 0, "port of the DNS server for synced pods (default: a free port)")
 	fl.IntVar(&f.webhookPort, "webhook-port", 0, "loopback port of the Service admission webhook (default: a free port); replicas of one virtual cluster must share it")
+	fl.IntVar(&f.kubeletPort, "kubelet-port", 0, "port of the kubelet endpoint (logs, exec, port-forward) on the advertise address (default: a free port); in a pod, the NAME-kubelet Service's target")
 	fl.StringVar(&f.memberName, "member-name", "", "name of this replica in an HA virtual cluster (the pod name; default the virtual cluster's name)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "NAME=HOST of every replica of an HA virtual cluster on embedded etcd, this one included; repeatable")
 	fl.BoolVar(&f.isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
@@ -140,7 +142,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	s, err := supervisor.Start(ctx, supervisor.Options{
-		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, InCluster: f.inCluster, DNSPort: f.dnsPort, WebhookPort: f.webhookPort, DataDir: dataDir,
+		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, InCluster: f.inCluster, DNSPort: f.dnsPort, WebhookPort: f.webhookPort, KubeletPort: f.kubeletPort, DataDir: dataDir,
 		MemberName: f.memberName, Peers: peers,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
 		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,
