@@ -96,7 +96,9 @@ func (r *EtcdRecord) RecordLoss(ctx context.Context, lost *backend.ClusterLostEr
 		Source:         corev1.EventSource{Component: "vkube"},
 		FirstTimestamp: now, LastTimestamp: now, Count: 1,
 	}, metav1.CreateOptions{})
-	if err != nil {
+	// The Role grants events only with several replicas (hostside.Access); one replica's loss is
+	// in the record and the log.
+	if err != nil && !apierrors.IsForbidden(err) {
 		return fmt.Errorf("Warning event on StatefulSet %s/%s: %w", r.Namespace, r.VCluster, err)
 	}
 	return nil

@@ -211,8 +211,8 @@ func buildConfig(prev map[string]any, o CreateOptions) (*config.Config, []string
 	}
 	if check.Replicas() > 1 && check.BackendKind() == config.BackendEtcdEmbedded && !check.PersistenceEnabled() {
 		warnings = append(warnings, fmt.Sprintf("%d replicas on embedded etcd keep their data in emptyDir volumes (persistence off): "+
-			"should every replica restart at once (a node drain, `vkube pause`), the data is gone and the replicas stay down until you restore "+
-			"a snapshot or acknowledge the loss; set controlPlane.statefulSet.persistence.volumeClaim.enabled=true to keep it", check.Replicas()))
+			"should every replica restart at once (a node drain, `vkube pause`), the data is gone and the replicas stay down until you "+
+			"acknowledge the loss; set controlPlane.statefulSet.persistence.volumeClaim.enabled=true to keep it", check.Replicas()))
 	}
 	return cfg, warnings, nil
 }

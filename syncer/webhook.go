@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 
 	"vkube.io/vkube/syncer/translate"
@@ -171,6 +172,13 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 	if req.Operation != admissionv1.Create || svc.Spec.ClusterIP == corev1.ClusterIPNone || svc.Spec.Type == corev1.ServiceTypeExternalName || (req.DryRun != nil && *req.DryRun) {
 		return allow
 	}
+	// The API server generates a generateName'd name only after mutating admission, and the
+	// twin's name needs it now: the webhook generates it as the API server would and sets it.
+	var patch []map[string]any
+	if svc.Name == "" && svc.GenerateName != "" {
+		svc.Name = generateName(svc.GenerateName)
+		patch = append(patch, map[string]any{"op": "add", "path": "/metadata/name", "value": svc.Name})
+	}
 	// A name the virtual cluster already has is refused by the apiserver after us; creating a
 	// host twin for it would strand one.
 	if _, err := w.cfg.Virtual.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{}); err == nil {
@@ -208,10 +216,10 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 		w.log.Info("host refused a service", "service", svc.Namespace+"/"+svc.Name, "error", hostMessage(err))
 		return deny(code, "the host cluster refused this Service: "+hostMessage(err))
 	}
-	patch := []map[string]any{
+	patch = append(patch, []map[string]any{
 		{"op": "add", "path": "/spec/clusterIP", "value": created.Spec.ClusterIP},
 		{"op": "add", "path": "/spec/clusterIPs", "value": created.Spec.ClusterIPs},
-	}
+	}...)
 	if len(svc.Spec.Ports) == len(created.Spec.Ports) && svc.Spec.Type != corev1.ServiceTypeClusterIP {
 		for i, p := range created.Spec.Ports {
 			if p.NodePort != 0 {
@@ -226,6 +234,16 @@ func (w *serviceWebhook) admit(ctx context.Context, req *admissionv1.AdmissionRe
 	b, _ := json.Marshal(patch)
 	pt := admissionv1.PatchTypeJSONPatch
 	return &admissionv1.AdmissionResponse{Allowed: true, Patch: b, PatchType: &pt}
+}
+
+// generateName is the API server's names.SimpleNameGenerator: the prefix, cut so that the name
+// fits 63 characters, and five random alphanumerics.
+func generateName(prefix string) string {
+	const random, maxLength = 5, 63
+	if len(prefix) > maxLength-random {
+		prefix = prefix[:maxLength-random]
+	}
+	return prefix + utilrand.String(random)
 }
 
 func deny(code int32, msg string) *admissionv1.AdmissionResponse {

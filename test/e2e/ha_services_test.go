@@ -11,12 +11,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/syncer/translate"
+	"vkube.io/vkube/test/framework"
 )
 
 // replicaClients are clients of each replica's own API server (its pod IP), so a request cannot
@@ -76,4 +78,46 @@ func (h haCluster) servicesThroughEveryReplica(ctx context.Context, t *testing.T
 			t.Fatalf("Service %s created through %s: virtual ClusterIP %q, host twin %q", name, pod, created.Spec.ClusterIP, twin.Spec.ClusterIP)
 		}
 	}
+}
+
+// serviceTwinsMatch checks the Services a writer created through failovers: every acknowledged
+// Service has its host twin with the same ClusterIP, and no host twin in the writer's namespace
+// is left without its virtual Service (a twin made by a webhook call whose create then failed).
+func (h haCluster) serviceTwinsMatch(ctx context.Context, t *testing.T, w *framework.Writer, namespace string) {
+	t.Helper()
+	acked := w.Services()
+	for _, s := range acked {
+		twin, err := h.hc.CoreV1().Services(h.ns).Get(ctx, translate.HostName(s.Name, namespace, h.name), metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("acknowledged Service %s has no host twin: %v", s.Name, err)
+			continue
+		}
+		if twin.Spec.ClusterIP != s.ClusterIP {
+			t.Errorf("acknowledged Service %s has ClusterIP %s, its host twin %s", s.Name, s.ClusterIP, twin.Spec.ClusterIP)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var orphans []string
+	poll(pctx, t, "no host twin without its virtual Service", func() bool {
+		twins, err := h.hc.CoreV1().Services(h.ns).List(ctx, metav1.ListOptions{LabelSelector: translate.LabelManagedBy + "=" + h.name})
+		if err != nil {
+			return false
+		}
+		orphans = nil
+		for _, twin := range twins.Items {
+			if twin.Annotations[translate.AnnotationNamespace] != namespace {
+				continue
+			}
+			name := twin.Annotations[translate.AnnotationName]
+			if _, err := h.vc.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				orphans = append(orphans, name)
+			}
+		}
+		if len(orphans) > 0 {
+			t.Logf("host twins without a virtual Service (the syncer may still be removing them): %v", orphans)
+		}
+		return len(orphans) == 0
+	})
+	t.Logf("%d acknowledged Services, each with its host twin and ClusterIP; no orphaned twin", len(acked))
 }

@@ -194,6 +194,7 @@ func (h haCluster) failovers(ctx context.Context, t *testing.T, kills int) *fram
 	if len(lost) > 0 {
 		t.Fatalf("%d acknowledged writes lost: %v", len(lost), lost[:min(10, len(lost))])
 	}
+	h.serviceTwinsMatch(ctx, t, w, "writes")
 	outages := w.Outages()
 	sort.Slice(outages, func(i, j int) bool { return outages[i] < outages[j] })
 	t.Logf("BENCH HA %s: %d replicas, %d kills, %d writes acknowledged, 0 lost; API unavailability max %v median %v; syncer hand-over %v",

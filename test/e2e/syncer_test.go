@@ -137,6 +137,19 @@ func TestWorkloadsRunOnHost(t *testing.T) {
 	if err != nil || hsvc.Spec.ClusterIP != svc.Spec.ClusterIP {
 		t.Fatalf("host twin of the Service: %v (virtual IP %s)", err, svc.Spec.ClusterIP)
 	}
+	// A Service with only generateName (as operators and `kubectl create -f` of such manifests
+	// make them) gets a generated name and its twin.
+	gen, err := vc.CoreV1().Services("web").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{GenerateName: "hello-"}, Spec: corev1.ServiceSpec{
+		Selector: map[string]string{"app": "hello"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt(8080)}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("a Service with generateName: %v", err)
+	}
+	if !strings.HasPrefix(gen.Name, "hello-") || len(gen.Name) != len("hello-")+5 {
+		t.Errorf("generated Service name %q, want hello- and five characters", gen.Name)
+	}
+	if twin, err := hc.CoreV1().Services(hostNS).Get(ctx, translate.HostName(gen.Name, "web", "demo"), metav1.GetOptions{}); err != nil || twin.Spec.ClusterIP != gen.Spec.ClusterIP {
+		t.Errorf("host twin of the generated Service %s: %v (virtual IP %s)", gen.Name, err, gen.Spec.ClusterIP)
+	}
 
 	client := pods.Items[0].Name
 	for _, url := range []string{"http://hello/", "http://hello.web/", "http://hello.web.svc.cluster.local/", "http://" + svc.Spec.ClusterIP + "/", "http://" + pods.Items[1].Status.PodIP + ":8080/"} {
