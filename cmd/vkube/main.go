@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"vkube.io/vkube/cli/connect"
 	"vkube.io/vkube/cmd/vkube/connectcmd"
 	"vkube.io/vkube/cmd/vkube/createcmd"
 	"vkube.io/vkube/cmd/vkube/deletecmd"
@@ -16,7 +17,6 @@ import (
 	"vkube.io/vkube/cmd/vkube/pausecmd"
 	"vkube.io/vkube/cmd/vkube/start"
 	"vkube.io/vkube/cmd/vkube/versioncmd"
-	"vkube.io/vkube/connect"
 )
 
 func main() {

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/syncer/translate"
@@ -25,12 +26,22 @@ import (
 // land on another replica: the write path must work through every one of them.
 func (h haCluster) replicaClients(ctx context.Context, t *testing.T, c *cli) map[string]kubernetes.Interface {
 	t.Helper()
+	clients := map[string]kubernetes.Interface{}
+	for pod, rc := range h.replicaConfigs(ctx, t, c) {
+		clients[pod] = kubernetes.NewForConfigOrDie(rc)
+	}
+	return clients
+}
+
+// replicaConfigs are the REST configs of each replica's own API server.
+func (h haCluster) replicaConfigs(ctx context.Context, t *testing.T, c *cli) map[string]*rest.Config {
+	t.Helper()
 	out := c.must(ctx, "connect", h.name, "--print", "--server", "https://"+h.name+"."+h.ns+".svc:443")
 	kubeconfig := filepath.Join(t.TempDir(), h.name+"-replicas.kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(out[strings.Index(out, "apiVersion"):]), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clients := map[string]kubernetes.Interface{}
+	configs := map[string]*rest.Config{}
 	for i := 0; i < h.replicas; i++ {
 		pod := fmt.Sprintf("%s-%d", h.name, i)
 		p, err := h.hc.CoreV1().Pods(h.ns).Get(ctx, pod, metav1.GetOptions{})
@@ -45,9 +56,9 @@ func (h haCluster) replicaClients(ctx context.Context, t *testing.T, c *cli) map
 		rc.Host = "https://" + net.JoinHostPort(p.Status.PodIP, "8443")
 		rc.TLSClientConfig.ServerName = h.name + "." + h.ns + ".svc"
 		rc.Timeout = 15 * time.Second
-		clients[pod] = kubernetes.NewForConfigOrDie(rc)
+		configs[pod] = rc
 	}
-	return clients
+	return configs
 }
 
 // servicesThroughEveryReplica creates a Service through each replica's own API server and

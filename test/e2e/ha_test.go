@@ -33,7 +33,8 @@ import (
 // killed in turn (the etcd leader, the syncer's Lease holder, another): no acknowledged write is
 // lost, the API answers again, the syncer resumes on another replica, and a pod created during
 // each failover ends up on the host. Before and after, a Service is created through each
-// replica's own API server and gets its host twin's ClusterIP. Last, every replica is killed at
+// replica's own API server and gets its host twin's ClusterIP, and the syncer suite runs through
+// the API Service and through each replica (syncerSuite). Last, every replica is killed at
 // once: the emptyDir members come back empty and the cluster stays down until the loss is
 // acknowledged. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
 func TestHAEmbeddedEtcd(t *testing.T) {
@@ -52,6 +53,7 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	h := haCluster{name: name, ns: ns, replicas: 3, hc: hc, vc: haClient(ctx, t, c, hc, ns, name),
 		etcdLeader: func(ctx context.Context) string { return etcdLeader(ctx, t, hc, ns, name) }}
 	h.servicesThroughEveryReplica(ctx, t, c, "before")
+	h.syncerSuite(ctx, t, c)
 	h.failovers(ctx, t, kills)
 	// The failovers killed the syncer's Lease holder: the webhook holds through the new one too.
 	h.servicesThroughEveryReplica(ctx, t, c, "after")

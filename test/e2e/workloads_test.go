@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 	"k8s.io/utils/ptr"
@@ -54,32 +56,7 @@ func TestStorageAndPortForward(t *testing.T) {
 		t.Fatalf("writing to the volume: %v %s", err, out)
 	}
 
-	local := framework.FreePort(t)
-	stop, ready := make(chan struct{}), make(chan struct{})
-	defer close(stop)
-	tr, upgrader, err := spdy.RoundTripperFor(v.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := vc.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name("writer").SubResource("portforward").URL()
-	fw, err := portforward.NewOnAddresses(spdy.NewDialer(upgrader, &http.Client{Transport: tr}, "POST", url), []string{"127.0.0.1"},
-		[]string{fmt.Sprintf("%d:8080", local)}, stop, ready, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = fw.ForwardPorts() }()
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("port-forward not ready")
-	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/pf", local))
-	if err != nil {
-		t.Fatalf("through port-forward: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "hello from writer") {
+	if body := portForwardGet(ctx, t, v.RESTConfig(), "default", "writer", "/pf"); !strings.Contains(body, "hello from writer") {
 		t.Fatalf("port-forward answer %q", body)
 	}
 
@@ -90,6 +67,39 @@ func TestStorageAndPortForward(t *testing.T) {
 		nodes, err := vc.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		return err == nil && len(nodes.Items) == 0
 	})
+}
+
+// portForwardGet forwards a local port to pod's 8080 through the API of cfg and GETs path.
+func portForwardGet(ctx context.Context, t *testing.T, cfg *rest.Config, ns, pod, path string) string {
+	t.Helper()
+	local := framework.FreePort(t)
+	stop, ready := make(chan struct{}), make(chan struct{})
+	defer close(stop)
+	tr, upgrader, err := spdy.RoundTripperFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := kubernetes.NewForConfigOrDie(cfg).CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("portforward").URL()
+	fw, err := portforward.NewOnAddresses(spdy.NewDialer(upgrader, &http.Client{Transport: tr}, "POST", url), []string{"127.0.0.1"},
+		[]string{fmt.Sprintf("%d:8080", local)}, stop, ready, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = fw.ForwardPorts() }()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("port-forward not ready")
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", local, path))
+	if err != nil {
+		t.Fatalf("through port-forward: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 // TestLongNames: names whose host form exceeds 63 characters get the truncate-plus-hash name and

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"vkube.io/vkube/connect"
+	"vkube.io/vkube/cli/connect"
 )
 
 // connectPendingLoadBalancer: connect waits its minute for the load balancer, then says it

@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
-	"vkube.io/vkube/connect"
+	"vkube.io/vkube/cli/connect"
+	"vkube.io/vkube/cli/hostflags"
 	"vkube.io/vkube/test/framework"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
-	"vkube.io/vkube/connect"
+	"vkube.io/vkube/cli/connect"
+	"vkube.io/vkube/cli/hostflags"
 )
 
 // NewCommand builds `vkube connect`.

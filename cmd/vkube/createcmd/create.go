@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/connect"
+	"vkube.io/vkube/cli/hostflags"
+	"vkube.io/vkube/cli/lifecycle"
 	"vkube.io/vkube/config"
-	"vkube.io/vkube/connect"
-	"vkube.io/vkube/lifecycle"
 )
 
 // NewCommand builds `vkube create`.

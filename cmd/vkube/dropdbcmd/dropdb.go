@@ -10,12 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"vkube.io/vkube/backend"
-	"vkube.io/vkube/cmd/vkube/start"
+	"vkube.io/vkube/cli/startconfig"
 )
 
 // NewCommand builds `vkube drop-database`.
 func NewCommand(out, errOut io.Writer) *cobra.Command {
-	var ds *start.DatastoreFlags
+	var ds startconfig.Flags
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "drop-database",
@@ -40,14 +40,14 @@ pod there, which reaches the database server as the control plane did.`,
   vkube drop-database -f vkube.yaml --name team-a --host-namespace vkube-team-a`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, warnings, err := ds.Config()
+			cfg, warnings, err := ds.Build(cmd.Flags().Changed)
 			if err != nil {
 				return err
 			}
 			for _, w := range warnings {
 				fmt.Fprintln(errOut, "warning:", w)
 			}
-			bc, err := backend.ConfigFor(cfg, ds.Namespace())
+			bc, err := backend.ConfigFor(cfg, ds.Namespace)
 			if err != nil {
 				return err
 			}
@@ -69,7 +69,7 @@ pod there, which reaches the database server as the control plane did.`,
 			return nil
 		},
 	}
-	ds = start.AddDatastoreFlags(cmd)
+	ds.AddDatastoreFlags(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to try to reach the database server and drop the database")
 	return cmd
 }

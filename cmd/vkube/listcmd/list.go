@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/duration"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
-	"vkube.io/vkube/connect"
-	"vkube.io/vkube/lifecycle"
+	"vkube.io/vkube/cli/connect"
+	"vkube.io/vkube/cli/hostflags"
+	"vkube.io/vkube/cli/lifecycle"
 )
 
 // NewCommand builds `vkube list`.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
-	"vkube.io/vkube/lifecycle"
+	"vkube.io/vkube/cli/hostflags"
+	"vkube.io/vkube/cli/lifecycle"
 )
 
 // NewCommand builds `vkube pause`.

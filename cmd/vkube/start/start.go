@@ -14,38 +14,30 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"vkube.io/vkube/cli/startconfig"
 	"vkube.io/vkube/supervisor"
 )
 
 type flags struct {
-	name              string
-	namespace         string
-	hostKubeconfig    string
-	dataDir           string
-	configFiles       []string
-	distro            string
-	kubernetesVersion string
-	backend           string
-	endpoint          string
-	endpointFile      string
-	tlsSANs           []string
-	bindAddress       string
-	advertiseAddress  string
-	port              int
-	healthAddress     string
-	profiling         bool
-	kubeconfig        string
-	serviceCIDR       string
-	logFormat         string
-	certValidity      time.Duration
-	certCheck         time.Duration
-	isolate           bool
-	inCluster         bool
-	dnsPort           int
-	webhookPort       int
-	kubeletPort       int
-	memberName        string
-	peers             []string
+	// cfg are the flags that make up the configuration (startconfig.Flags.Build).
+	cfg              startconfig.Flags
+	hostKubeconfig   string
+	dataDir          string
+	bindAddress      string
+	advertiseAddress string
+	port             int
+	healthAddress    string
+	profiling        bool
+	kubeconfig       string
+	logFormat        string
+	certValidity     time.Duration
+	certCheck        time.Duration
+	inCluster        bool
+	dnsPort          int
+	webhookPort      int
+	kubeletPort      int
+	memberName       string
+	peers            []string
 }
 
 // NewCommand builds `vkube start`.
@@ -84,18 +76,18 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 		},
 	}
 	fl := cmd.Flags()
-	addDatastoreFlags(cmd, f)
+	f.cfg.AddDatastoreFlags(cmd)
 	fl.StringVar(&f.dataDir, "data-dir", "", "directory for all state: PKI, datastore, kubeconfig (required)")
-	fl.StringVar(&f.distro, "distro", "", "control-plane distro: k8s, eks, k3s or k0s (default k8s)")
-	fl.StringVar(&f.kubernetesVersion, "kubernetes-version", "", "Kubernetes version of the control plane, e.g. v1.34.2")
-	fl.StringArrayVar(&f.tlsSANs, "tls-san", nil, "extra DNS name or IP for the API serving certificate; repeatable")
+	fl.StringVar(&f.cfg.Distro, "distro", "", "control-plane distro: k8s, eks, k3s or k0s (default k8s)")
+	fl.StringVar(&f.cfg.KubernetesVersion, "kubernetes-version", "", "Kubernetes version of the control plane, e.g. v1.34.2")
+	fl.StringArrayVar(&f.cfg.TLSSANs, "tls-san", nil, "extra DNS name or IP for the API serving certificate; repeatable")
 	fl.StringVar(&f.bindAddress, "bind-address", "127.0.0.1", "address the API listens on")
 	fl.StringVar(&f.advertiseAddress, "advertise-address", "", "address the API advertises (default: the bind address)")
 	fl.IntVar(&f.port, "port", 0, "API port (default: a free port, kept across restarts)")
 	fl.StringVar(&f.healthAddress, "health-address", "127.0.0.1:0", "address of /healthz, /readyz and /metrics")
 	fl.BoolVar(&f.profiling, "profiling", false, "serve Go's /debug/pprof on the health address")
 	fl.StringVar(&f.kubeconfig, "kubeconfig-out", "", "where to write the admin kubeconfig (default DATA_DIR/kubeconfig.yaml)")
-	fl.StringVar(&f.serviceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default 10.96.0.0/12 standalone)")
+	fl.StringVar(&f.cfg.ServiceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default 10.96.0.0/12 standalone)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.DurationVar(&f.certValidity, "cert-validity", 0, "validity of leaf certificates (default one year; CAs ten years)")
 	fl.DurationVar(&f.certCheck, "cert-check-interval", time.Hour, "how often leaf certificates are checked and renewed when a third of their validity remains")
@@ -107,7 +99,7 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.IntVar(&f.kubeletPort, "kubelet-port", 0, "port of the kubelet endpoint (logs, exec, port-forward) on the advertise address (default: a free port); in a pod, the NAME-kubelet Service's target")
 	fl.StringVar(&f.memberName, "member-name", "", "name of this replica in an HA virtual cluster (the pod name; default the virtual cluster's name)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "NAME=HOST of every replica of an HA virtual cluster on embedded etcd, this one included; repeatable")
-	fl.BoolVar(&f.isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
+	fl.BoolVar(&f.cfg.Isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -121,7 +113,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	if f.dataDir == "" {
 		return fmt.Errorf("--data-dir is required: the directory that keeps this virtual cluster's state")
 	}
-	cfg, warnings, err := buildConfig(f, cmd.Flags().Changed)
+	cfg, warnings, err := f.cfg.Build(cmd.Flags().Changed)
 	if err != nil {
 		return err
 	}
@@ -142,7 +134,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	s, err := supervisor.Start(ctx, supervisor.Options{
-		Config: cfg, Namespace: f.namespace, HostKubeconfig: f.hostKubeconfig, InCluster: f.inCluster, DNSPort: f.dnsPort, WebhookPort: f.webhookPort, KubeletPort: f.kubeletPort, DataDir: dataDir,
+		Config: cfg, Namespace: f.cfg.Namespace, HostKubeconfig: f.hostKubeconfig, InCluster: f.inCluster, DNSPort: f.dnsPort, WebhookPort: f.webhookPort, KubeletPort: f.kubeletPort, DataDir: dataDir,
 		MemberName: f.memberName, Peers: peers,
 		BindAddress: f.bindAddress, AdvertiseAddress: f.advertiseAddress, Port: f.port,
 		CertValidity: f.certValidity, CertCheckInterval: f.certCheck,

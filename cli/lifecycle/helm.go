@@ -9,7 +9,7 @@ import (
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/storage/driver"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/hostflags"
 	"vkube.io/vkube/config"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"vkube.io/vkube/hostside"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/hostflags"
 )
 
 // Info is one virtual cluster as `vkube list` shows it.

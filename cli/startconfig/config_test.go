@@ -1,4 +1,4 @@
-package start
+package startconfig
 
 import (
 	"strings"
@@ -21,9 +21,9 @@ func TestPasswordOnTheCommandLineWarns(t *testing.T) {
 		{"postgres://vkube:secret@db:5432/", false, false}, // from VKUBE_DATASTORE_ENDPOINT
 	}
 	for _, tc := range cases {
-		f := &flags{endpoint: tc.endpoint}
+		f := &Flags{Endpoint: tc.endpoint}
 		changed := func(name string) bool { return tc.flag && name == "datastore-endpoint" }
-		_, warnings, err := buildConfig(f, changed)
+		_, warnings, err := f.Build(changed)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.endpoint, err)
 		}
@@ -40,8 +40,8 @@ func TestPasswordOnTheCommandLineWarns(t *testing.T) {
 }
 
 func TestEtcdPasswordRefused(t *testing.T) {
-	f := &flags{endpoint: "https://root:secret@etcd-0:2379"}
-	_, _, err := buildConfig(f, func(name string) bool { return name == "datastore-endpoint" })
+	f := &Flags{Endpoint: "https://root:secret@etcd-0:2379"}
+	_, _, err := f.Build(func(name string) bool { return name == "datastore-endpoint" })
 	if err == nil {
 		t.Fatal("an etcd URL with a password was accepted")
 	}

@@ -21,7 +21,7 @@ import (
 	"helm.sh/helm/v4/pkg/strvals"
 
 	"vkube.io/vkube/charts"
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/hostflags"
 	"vkube.io/vkube/config"
 	"vkube.io/vkube/hostside"
 )

@@ -1,4 +1,4 @@
-package start
+package startconfig
 
 import (
 	"fmt"
@@ -8,59 +8,59 @@ import (
 	"vkube.io/vkube/config"
 )
 
-// buildConfig layers the config files, then the flags the user set (VKUBE_DATASTORE_ENDPOINT
+// Build layers the config files, then the flags the user set (VKUBE_DATASTORE_ENDPOINT
 // stands in for an unset --datastore-endpoint), then defaults, and validates the result. Flags
 // that contradict each other are refused rather than silently preferred.
-func buildConfig(f *flags, changed func(string) bool) (*config.Config, []string, error) {
+func (f *Flags) Build(changed func(string) bool) (*config.Config, []string, error) {
 	cfg := &config.Config{}
 	var warnings []string
-	if len(f.configFiles) > 0 {
+	if len(f.ConfigFiles) > 0 {
 		var err error
-		cfg, warnings, err = config.LoadFiles(f.configFiles...)
+		cfg, warnings, err = config.LoadFiles(f.ConfigFiles...)
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	if f.name != "" {
-		cfg.Name = f.name
+	if f.Name != "" {
+		cfg.Name = f.Name
 	}
 	if cfg.Name == "" {
 		cfg.Name = "vkube"
 	}
-	if f.distro != "" {
-		if err := cfg.SetDistro(f.distro); err != nil {
+	if f.Distro != "" {
+		if err := cfg.SetDistro(f.Distro); err != nil {
 			return nil, nil, fmt.Errorf("--distro: %w", err)
 		}
 	}
-	if f.kubernetesVersion != "" {
-		cfg.SetKubernetesVersion(f.kubernetesVersion)
+	if f.KubernetesVersion != "" {
+		cfg.SetKubernetesVersion(f.KubernetesVersion)
 	}
-	if f.endpoint == "" {
-		f.endpoint = os.Getenv("VKUBE_DATASTORE_ENDPOINT")
+	if f.Endpoint == "" {
+		f.Endpoint = os.Getenv("VKUBE_DATASTORE_ENDPOINT")
 	}
-	if f.endpoint != "" && f.endpointFile != "" {
+	if f.Endpoint != "" && f.EndpointFile != "" {
 		return nil, nil, fmt.Errorf("--datastore-endpoint and --datastore-endpoint-file both set: give the endpoint one way")
 	}
-	if f.endpointFile != "" {
-		data, err := os.ReadFile(f.endpointFile)
+	if f.EndpointFile != "" {
+		data, err := os.ReadFile(f.EndpointFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--datastore-endpoint-file: %w", err)
 		}
-		f.endpoint = strings.TrimSpace(string(data))
+		f.Endpoint = strings.TrimSpace(string(data))
 	}
-	if f.backend != "" || f.endpoint != "" {
-		if err := setBackend(cfg, f.backend, f.endpoint, f.endpointFile); err != nil {
+	if f.Backend != "" || f.Endpoint != "" {
+		if err := setBackend(cfg, f.Backend, f.Endpoint, f.EndpointFile); err != nil {
 			return nil, nil, err
 		}
-		if changed("datastore-endpoint") && config.RedactDSN(f.endpoint) != f.endpoint {
+		if changed("datastore-endpoint") && config.RedactDSN(f.Endpoint) != f.Endpoint {
 			warnings = append(warnings, "--datastore-endpoint carries a password that process listings show: prefer VKUBE_DATASTORE_ENDPOINT or --datastore-endpoint-file")
 		}
 	}
-	cfg.ControlPlane.Proxy.ExtraSANs = append(cfg.ControlPlane.Proxy.ExtraSANs, f.tlsSANs...)
-	if f.serviceCIDR != "" {
-		cfg.ControlPlane.Advanced.ServiceCIDR = f.serviceCIDR
+	cfg.ControlPlane.Proxy.ExtraSANs = append(cfg.ControlPlane.Proxy.ExtraSANs, f.TLSSANs...)
+	if f.ServiceCIDR != "" {
+		cfg.ControlPlane.Advanced.ServiceCIDR = f.ServiceCIDR
 	}
-	if f.isolate {
+	if f.Isolate {
 		cfg.Policies.Isolate()
 	}
 	cfg.SetDefaults()

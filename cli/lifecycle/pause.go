@@ -16,7 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/hostflags"
 )
 
 // Pause scales the control plane to zero, remembering its replicas, and deletes the pods it

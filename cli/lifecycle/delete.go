@@ -19,7 +19,7 @@ import (
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/kube"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/hostflags"
 )
 
 // DeleteOptions are `vkube delete`'s inputs.

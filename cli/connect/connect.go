@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"vkube.io/vkube/cmd/vkube/hostflags"
+	"vkube.io/vkube/cli/hostflags"
 )
 
 // APIPort is the container port the virtual kube-apiserver serves HTTPS on.
