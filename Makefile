@@ -75,7 +75,7 @@ image: build
 ## soak: the long HA run: 10 replica kills on the real host cluster
 soak: test-deps build image
 	VKUBE_BIN=$(CURDIR)/bin/vkube KUBE_VERSION=$(KUBE_VERSION) HOST_DIR=$(HOST_DIR) VKUBE_HA_KILLS=10 \
-		go test $(GO_TEST_FLAGS) -count=1 -timeout 60m -run 'TestHAEmbeddedEtcd' ./test/e2e/
+		go test $(GO_TEST_FLAGS) -count=1 -run 'TestHA(EmbeddedEtcd|ExternalPostgres|ExternalEtcd)$$' -timeout 90m ./test/e2e/
 
 lint:
 	gofmt -l $$(git ls-files '*.go') | (! grep .)

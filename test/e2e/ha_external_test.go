@@ -38,8 +38,8 @@ func TestHAExternalPostgres(t *testing.T) {
 	if err := querySQL(ctx, "pgx", dsn, `SELECT count(DISTINCT name) FROM kine WHERE name LIKE '/registry/configmaps/writes/%'`, &stored); err != nil {
 		t.Fatalf("counting the writes in PostgreSQL database %s: %v", backend.DatabaseName(ns, name), err)
 	}
-	if stored < w.Acked() {
-		t.Errorf("PostgreSQL holds %d of the writes, want at least the %d acknowledged", stored, w.Acked())
+	if stored < w.AckedOf("ConfigMap") {
+		t.Errorf("PostgreSQL holds %d of the ConfigMap writes, want at least the %d acknowledged", stored, w.AckedOf("ConfigMap"))
 	}
 	deleteDroppingDatabase(ctx, t, c, h, db)
 }
@@ -104,8 +104,8 @@ func TestHAExternalEtcd(t *testing.T) {
 			stored++
 		}
 	}
-	if stored < w.Acked() {
-		t.Errorf("the external etcd holds %d of the writes, want at least the %d acknowledged", stored, w.Acked())
+	if stored < w.AckedOf("ConfigMap") {
+		t.Errorf("the external etcd holds %d of the ConfigMap writes, want at least the %d acknowledged", stored, w.AckedOf("ConfigMap"))
 	}
 	// There is no database to drop: refused before anything is deleted.
 	c.refused(ctx, "nothing was deleted", "delete", name, "--drop-database")

@@ -287,7 +287,7 @@ func TestHAScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Minute)
 	defer cancel()
 	const name, ns = "scale", "vkube-scale"
 	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
@@ -310,6 +310,12 @@ func TestHAScale(t *testing.T) {
 			t.Fatalf("after scaling to %d: %v, %d ready", replicas, err, sts.Status.ReadyReplicas)
 		}
 		countConfigMaps(20)
+		if replicas == 3 {
+			// Persistent volumes (the default): replicas killed faster than they recover.
+			h := haCluster{name: name, ns: ns, replicas: 3, hc: hc, vc: haClient(ctx, t, c, hc, ns, name)}
+			h.rapidKills(ctx, t, 9*time.Second)
+			countConfigMaps(20)
+		}
 	}
 	if etcdLeader(ctx, t, hc, ns, name) != name+"-0" {
 		t.Errorf("after 3 → 1 the one member left should be %s-0", name)

@@ -106,6 +106,19 @@ func (w *Writer) write(ctx context.Context, i int, name string) (Written, error)
 	return Written{Kind: "ConfigMap", Name: name}, err
 }
 
+// AckedOf is how many writes of kind were acknowledged so far.
+func (w *Writer) AckedOf(kind string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, a := range w.acked {
+		if a.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
 // Services are the acknowledged Services.
 func (w *Writer) Services() []Written {
 	w.mu.Lock()
