@@ -51,7 +51,12 @@ func haHandover(ctx context.Context, e *env, res *haResult) error {
 	}
 	const name, ns = "vkbench-ha", "vkube-vkbench-ha"
 	c.leftoverCluster(ctx, hc, name)
-	defer c.deleteCluster(hc, name)
+	deleted := false
+	defer func() {
+		if !deleted {
+			c.deleteCluster(hc, name)
+		}
+	}()
 	began := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	_, err = c.run(cctx, "create", name, "--connect=false", "--timeout", "8m",
@@ -74,6 +79,13 @@ func haHandover(ctx context.Context, e *env, res *haResult) error {
 	}
 	if err := pollUntil(ctx, 3*time.Minute, "the warm-up pod on the host", func() bool { return hostPodExists(ctx, hc, ns, name, "warm-up") }); err != nil {
 		return err
+	}
+	kubeconfig := filepath.Join(filepath.Dir(c.log), name+".kubeconfig")
+	if res.ServiceHolderMs, res.ServiceOtherMs, err = serviceCreateLatency(ctx, kubeconfig, hc, ns, name, 20); err != nil {
+		res.ServiceLatencyFailed = shorten(err.Error(), 160)
+		progress("ha: Service create latency FAILED: %v", err)
+	} else {
+		progress("ha: Service create p50 through the Lease holder %.1f ms, through another replica %.1f ms", res.ServiceHolderMs, res.ServiceOtherMs)
 	}
 	for i := range res.HandoverKills {
 		if err := pollUntil(ctx, 5*time.Minute, "3 of 3 replicas ready and a Lease holder", func() bool {
@@ -119,6 +131,15 @@ func haHandover(ctx context.Context, e *env, res *haResult) error {
 		progress("ha: hand-over %d/%d: %s force-deleted; virtual pod created %.1fs later; Lease held by %s after %.1fs, the pod on the host after %.1fs",
 			i+1, res.HandoverKills, victim, created.Seconds(), to, leaseAt.Seconds(), podAt.Seconds())
 	}
+	gap := haGap{Datastore: "embedded etcd"}
+	if gap.Seconds, err = gapWhileHolderKilled(ctx, hc, vc, ns, name); err != nil {
+		gap.Failed = shorten(err.Error(), 160)
+	}
+	progress("ha: API gap on embedded etcd while the Lease holder is killed: %.2fs %s", gap.Seconds, gap.Failed)
+	res.Gaps = append(res.Gaps, gap)
+	c.deleteCluster(hc, name)
+	deleted = true
+	haExternalGaps(ctx, e, res, h, hc, c)
 	return nil
 }
 
