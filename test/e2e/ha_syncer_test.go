@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -17,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/syncer/translate"
@@ -31,7 +27,7 @@ import (
 func (h haCluster) syncerSuite(ctx context.Context, t *testing.T, c *cli) {
 	t.Helper()
 	targets := h.replicaConfigs(ctx, t, c)
-	targets["api-service"] = h.serviceConfig(ctx, t, c)
+	targets["api-service"] = serviceConfig(ctx, t, c, h.hc, h.ns, h.name)
 	vias := make([]string, 0, len(targets))
 	for via := range targets {
 		vias = append(vias, via)
@@ -40,26 +36,6 @@ func (h haCluster) syncerSuite(ctx context.Context, t *testing.T, c *cli) {
 	for i, via := range vias {
 		h.syncerChecks(ctx, t, via, targets[via], "suite-"+string(rune('a'+i)))
 	}
-}
-
-// serviceConfig is the REST config of the API through the host Service, as a tenant reaches it.
-func (h haCluster) serviceConfig(ctx context.Context, t *testing.T, c *cli) *rest.Config {
-	t.Helper()
-	svc, err := h.hc.CoreV1().Services(h.ns).Get(ctx, h.name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := c.must(ctx, "connect", h.name, "--print", "--server", "https://"+net.JoinHostPort(svc.Spec.ClusterIP, "443"))
-	kubeconfig := filepath.Join(t.TempDir(), h.name+"-service.kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(out[strings.Index(out, "apiVersion"):]), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.Timeout = 15 * time.Second
-	return rc
 }
 
 func (h haCluster) syncerChecks(ctx context.Context, t *testing.T, via string, cfg *rest.Config, ns string) {

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
@@ -83,6 +84,14 @@ type haCluster struct {
 // it, with a short timeout so that a write to a killed replica fails fast.
 func haClient(ctx context.Context, t *testing.T, c *cli, hc kubernetes.Interface, ns, name string) kubernetes.Interface {
 	t.Helper()
+	rc := serviceConfig(ctx, t, c, hc, ns, name)
+	rc.Timeout = 5 * time.Second
+	return kubernetes.NewForConfigOrDie(rc)
+}
+
+// serviceConfig is the REST config of the virtual API through the host Service's ClusterIP.
+func serviceConfig(ctx context.Context, t *testing.T, c *cli, hc kubernetes.Interface, ns, name string) *rest.Config {
+	t.Helper()
 	svc, err := hc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +105,8 @@ func haClient(ctx context.Context, t *testing.T, c *cli, hc kubernetes.Interface
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.Timeout = 5 * time.Second
-	return kubernetes.NewForConfigOrDie(rc)
+	rc.Timeout = 15 * time.Second
+	return rc
 }
 
 // haRole is a replica a failover kills: the one pick names, given the syncer Lease's holder.
