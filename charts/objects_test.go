@@ -15,6 +15,7 @@ import (
 
 	"vkube.io/vkube/config"
 	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 )
 
 const (
@@ -218,8 +219,8 @@ func checkCommon(t *testing.T, r *rendered) {
 			t.Errorf("pod label %s=%q, want %q", k, podLabels[k], v)
 		}
 	}
-	if podLabels["vkube.io/cluster"] != testName || podLabels[hostside.LabelControlPlane] != testName {
-		t.Errorf("pod labels %v, want vkube.io/cluster and %s %s", podLabels, hostside.LabelControlPlane, testName)
+	if podLabels["vkube.io/cluster"] != testName || podLabels[names.LabelControlPlane] != testName {
+		t.Errorf("pod labels %v, want vkube.io/cluster and %s %s", podLabels, names.LabelControlPlane, testName)
 	}
 	// The Services select the control plane by a label no tenant pod can carry: a tenant pod with
 	// the StatefulSet's selector labels is no endpoint of theirs.
@@ -230,8 +231,8 @@ func checkCommon(t *testing.T, r *rendered) {
 			t.Errorf("no Service %s", name)
 			continue
 		}
-		if svc.Spec.Selector[hostside.LabelControlPlane] != testName {
-			t.Errorf("Service %s selects %v, want %s=%s among them", name, svc.Spec.Selector, hostside.LabelControlPlane, testName)
+		if svc.Spec.Selector[names.LabelControlPlane] != testName {
+			t.Errorf("Service %s selects %v, want %s=%s among them", name, svc.Spec.Selector, names.LabelControlPlane, testName)
 		}
 		sel := labels.SelectorFromSet(svc.Spec.Selector)
 		if !sel.Matches(labels.Set(podLabels)) || sel.Matches(tenant) {

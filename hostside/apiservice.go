@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	"vkube.io/vkube/names"
 )
 
 // EnsureAPIService gives the virtual API a ClusterIP on the host: the Service NAME on port 443.
@@ -21,7 +22,7 @@ func EnsureAPIService(ctx context.Context, c kubernetes.Interface, namespace, na
 
 // EnsureDNSService gives vkube's DNS server port 53 on a host ClusterIP: NAME-dns.
 func EnsureDNSService(ctx context.Context, c kubernetes.Interface, namespace, vcluster, address string, port int) (string, error) {
-	return EnsureService(ctx, c, namespace, vcluster, vcluster+"-dns", address, []corev1.ServicePort{
+	return EnsureService(ctx, c, namespace, vcluster, names.DNSService(vcluster), address, []corev1.ServicePort{
 		{Name: "dns", Port: 53, TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolUDP},
 		{Name: "dns-tcp", Port: 53, TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolTCP},
 	})
@@ -33,13 +34,13 @@ func EnsureDNSService(ctx context.Context, c kubernetes.Interface, namespace, vc
 func EnsureService(ctx context.Context, c kubernetes.Interface, namespace, vcluster, name, address string, ports []corev1.ServicePort) (string, error) {
 	svcs := c.CoreV1().Services(namespace)
 	want := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{LabelManagedBy: vcluster}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{names.LabelCluster: vcluster}},
 		Spec:       corev1.ServiceSpec{Ports: ports},
 	}
 	svc, err := svcs.Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		svc, err = svcs.Get(ctx, name, metav1.GetOptions{})
-		if err == nil && svc.Labels[LabelManagedBy] != vcluster {
+		if err == nil && svc.Labels[names.LabelCluster] != vcluster {
 			return "", fmt.Errorf("host Service %s/%s exists and is not vkube's: delete it or pick another name", namespace, name)
 		}
 		if err == nil && len(svc.Spec.Selector) == 0 && !samePorts(svc.Spec.Ports, ports) {
@@ -58,7 +59,7 @@ func EnsureService(ctx context.Context, c kubernetes.Interface, namespace, vclus
 		family = discoveryv1.AddressTypeIPv6
 	}
 	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vkube.io", LabelManagedBy: vcluster}},
+		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vkube.io", names.LabelCluster: vcluster}},
 		AddressType: family,
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{address}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 	}
@@ -92,6 +93,3 @@ func samePorts(a, b []corev1.ServicePort) bool {
 	}
 	return true
 }
-
-// KubeletServiceName is the chart's Service in front of every replica's kubelet endpoint.
-func KubeletServiceName(vcluster string) string { return vcluster + "-kubelet" }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"vkube.io/vkube/backend"
+	"vkube.io/vkube/names"
 )
 
 // The record's ConfigMap keys: the identity of the etcd cluster the replicas run, and, while the
@@ -25,9 +26,6 @@ const (
 	ReasonEtcdClusterLost = "EtcdClusterLost"
 )
 
-// EtcdRecordName is the host ConfigMap that records virtual cluster vc's etcd cluster.
-func EtcdRecordName(vc string) string { return vc + "-etcd-cluster" }
-
 // EtcdRecord is backend.ClusterRecord in a host ConfigMap next to the PKI's Secret; a loss is
 // also a Warning event on the StatefulSet, where `kubectl describe` shows it.
 type EtcdRecord struct {
@@ -39,12 +37,12 @@ type EtcdRecord struct {
 var _ backend.ClusterRecord = (*EtcdRecord)(nil)
 
 func (r *EtcdRecord) get(ctx context.Context) (*corev1.ConfigMap, error) {
-	cm, err := r.Client.CoreV1().ConfigMaps(r.Namespace).Get(ctx, EtcdRecordName(r.VCluster), metav1.GetOptions{})
+	cm, err := r.Client.CoreV1().ConfigMaps(r.Namespace).Get(ctx, names.EtcdRecord(r.VCluster), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("host ConfigMap %s/%s: %w", r.Namespace, EtcdRecordName(r.VCluster), err)
+		return nil, fmt.Errorf("host ConfigMap %s/%s: %w", r.Namespace, names.EtcdRecord(r.VCluster), err)
 	}
 	return cm, nil
 }
@@ -112,7 +110,7 @@ func (r *EtcdRecord) write(ctx context.Context, data map[string]string) error {
 	}
 	if cm == nil {
 		_, err = api.Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: EtcdRecordName(r.VCluster), Namespace: r.Namespace, Labels: map[string]string{LabelManagedBy: r.VCluster}},
+			ObjectMeta: metav1.ObjectMeta{Name: names.EtcdRecord(r.VCluster), Namespace: r.Namespace, Labels: map[string]string{names.LabelCluster: r.VCluster}},
 			Data:       data,
 		}, metav1.CreateOptions{})
 	} else {
@@ -120,7 +118,7 @@ func (r *EtcdRecord) write(ctx context.Context, data map[string]string) error {
 		_, err = api.Update(ctx, cm, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("recording the etcd cluster in host ConfigMap %s/%s: %w", r.Namespace, EtcdRecordName(r.VCluster), err)
+		return fmt.Errorf("recording the etcd cluster in host ConfigMap %s/%s: %w", r.Namespace, names.EtcdRecord(r.VCluster), err)
 	}
 	return nil
 }

@@ -14,15 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// LabelManagedBy marks host objects of the virtual cluster itself (not synced twins).
-const LabelManagedBy = "vkube.io/cluster"
-
-// LabelControlPlane (value: the virtual cluster's name) marks vkube's own control-plane pods,
-// and is what every host Service and NetworkPolicy of vkube's that means those pods selects on.
-// The syncer strips vkube.io/ keys from what tenants write, so no synced pod carries it; the
-// app.kubernetes.io/* labels the StatefulSet selects by are a tenant's to set.
-const LabelControlPlane = "vkube.io/control-plane"
-
 var validRange = regexp.MustCompile(`valid IPs is ([0-9a-fA-F.:/]+)`)
 
 // ServiceCIDR learns the host's service range the way a namespaced client can: a dry-run Service

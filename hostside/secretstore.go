@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"vkube.io/vkube/certs"
+	"vkube.io/vkube/names"
 )
 
 // SecretStore keeps a flat file bundle (the PKI) in one host Secret, so every replica and every
@@ -44,7 +45,7 @@ func (s *SecretStore) Save(ctx context.Context, files map[string][]byte) error {
 	var err error
 	if s.loaded == nil {
 		_, err = api.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: map[string]string{LabelManagedBy: s.VCluster}},
+			ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: map[string]string{names.LabelCluster: s.VCluster}},
 			Type:       corev1.SecretTypeOpaque,
 			Data:       files,
 		}, metav1.CreateOptions{})

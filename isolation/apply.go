@@ -18,11 +18,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"vkube.io/vkube/config"
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 )
 
 // LabelCluster marks the host objects Apply owns; objects without it are never changed.
-const LabelCluster = hostside.LabelManagedBy
+const LabelCluster = names.LabelCluster
 
 // QuotaName is the host ResourceQuota's name (the seeds' release-name-quota).
 func QuotaName(vcluster string) string { return vcluster + "-quota" }

@@ -11,7 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/config"
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 	"vkube.io/vkube/syncer/translate"
 )
 
@@ -21,12 +21,12 @@ func workloadSelector(vcluster string) metav1.LabelSelector {
 }
 
 // controlPlaneSelector selects the virtual cluster's own pods, by the label the chart gives only
-// them (hostside.LabelControlPlane): a tenant cannot set it, since the syncer strips vkube.io/
+// them (names.LabelControlPlane): a tenant cannot set it, since the syncer strips vkube.io/
 // keys from what tenants write. A synced workload also always carries vkube.io/managed-by, which
 // the selector excludes besides. When vkube runs outside the host's pods it selects nothing.
 func controlPlaneSelector(vcluster string) metav1.LabelSelector {
 	return metav1.LabelSelector{
-		MatchLabels:      map[string]string{hostside.LabelControlPlane: vcluster},
+		MatchLabels:      map[string]string{names.LabelControlPlane: vcluster},
 		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: translate.LabelManagedBy, Operator: metav1.LabelSelectorOpDoesNotExist}},
 	}
 }

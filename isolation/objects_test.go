@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/config"
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 )
 
 // isolated is what `--isolate` turns into: config.Policies with every isolation default.
@@ -201,14 +201,14 @@ func TestControlPlaneSelectsNoWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, workload := range []map[string]string{
-		{"vkube.io/managed-by": "vc", LabelCluster: "vc", hostside.LabelControlPlane: "vc"},
+		{"vkube.io/managed-by": "vc", LabelCluster: "vc", names.LabelControlPlane: "vc"},
 		{"app.kubernetes.io/name": "vkube", "app.kubernetes.io/instance": "vc", LabelCluster: "vc"},
 	} {
 		if s.Matches(labels.Set(workload)) {
 			t.Errorf("the control-plane selector selects %v", workload)
 		}
 	}
-	if !s.Matches(labels.Set{hostside.LabelControlPlane: "vc", "app.kubernetes.io/name": "vkube"}) {
+	if !s.Matches(labels.Set{names.LabelControlPlane: "vc", "app.kubernetes.io/name": "vkube"}) {
 		t.Error("the control-plane selector does not select vkube's own pod")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/isolation"
+	"vkube.io/vkube/names"
 	"vkube.io/vkube/syncer"
 )
 
@@ -95,7 +96,7 @@ func hostConfig(o *Options) (*rest.Config, error) {
 }
 
 func (h *hostCluster) pkiStore(name string) certs.Store {
-	return &hostside.SecretStore{Client: h.client, Namespace: h.namespace, Name: name + "-certs", VCluster: name}
+	return &hostside.SecretStore{Client: h.client, Namespace: h.namespace, Name: names.PKISecret(name), VCluster: name}
 }
 
 // publishKubeconfig writes Secret vc-NAME with an admin kubeconfig whose server is the API
@@ -109,7 +110,7 @@ func (h *hostCluster) publishKubeconfig(ctx context.Context, pki *certs.PKI, nam
 		return err
 	}
 	return hostside.ApplySecret(ctx, h.client, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "vc-" + name, Namespace: h.namespace, Labels: map[string]string{hostside.LabelManagedBy: name}},
+		ObjectMeta: metav1.ObjectMeta{Name: names.KubeconfigSecret(name), Namespace: h.namespace, Labels: map[string]string{names.LabelCluster: name}},
 		Data: map[string][]byte{
 			"config": kc, "certificate-authority": pki.File(certs.CACert),
 			"client-certificate": pki.File(certs.AdminCert), "client-key": pki.File(certs.AdminKey),
@@ -224,7 +225,7 @@ func (h *hostCluster) kubeletService(ctx context.Context, o *Options) *corev1.Se
 	if !o.InCluster || o.KubeletPort == 0 {
 		return nil
 	}
-	name := hostside.KubeletServiceName(o.Config.Name)
+	name := names.KubeletService(o.Config.Name)
 	svc, err := h.client.CoreV1().Services(h.namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
@@ -232,7 +233,7 @@ func (h *hostCluster) kubeletService(ctx context.Context, o *Options) *corev1.Se
 		}
 		return nil
 	}
-	if svc.Labels[hostside.LabelManagedBy] != o.Config.Name || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone ||
+	if svc.Labels[names.LabelCluster] != o.Config.Name || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone ||
 		len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.IntValue() != o.KubeletPort {
 		o.Logger.Warn("the kubelet endpoint's Service is not the chart's; the fake nodes give this replica's address", "service", name)
 		return nil

@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"vkube.io/vkube/config"
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 	"vkube.io/vkube/syncer"
 )
 
@@ -33,7 +33,7 @@ func (s *Supervisor) syncWhileLeading(ctx context.Context, sc syncer.Config) err
 		LeaseMeta:  metav1.ObjectMeta{Name: SyncerLeaseName(o.Config.Name), Namespace: h.namespace},
 		Client:     h.client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.MemberName},
-		Labels:     map[string]string{hostside.LabelManagedBy: o.Config.Name},
+		Labels:     map[string]string{names.LabelCluster: o.Config.Name},
 	}
 	lec := leaderelection.LeaderElectionConfig{
 		Lock:            lock,

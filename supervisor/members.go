@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"vkube.io/vkube/backend"
+	"vkube.io/vkube/names"
 )
 
 // etcdMembers makes this replica's embedded etcd one member of the cluster all Peers form.
@@ -40,15 +41,15 @@ func etcdMembers(o Options, e *backend.EmbeddedEtcdConfig) error {
 // peerSANs are the names replicas reach each other's etcd by: every peer host, and in a host
 // cluster the headless Service's wildcard, so that scaling up needs no new certificate.
 func peerSANs(o Options) []string {
-	var names []string
+	var sans []string
 	for _, p := range o.Peers {
-		names = append(names, p.Host)
+		sans = append(sans, p.Host)
 	}
 	if o.Namespace != "" && len(o.Peers) > 0 {
-		headless := o.Config.Name + "-headless." + o.Namespace + ".svc"
-		names = append(names, "*."+headless, "*."+headless+"."+orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local"))
+		headless := names.HeadlessService(o.Config.Name) + "." + o.Namespace + ".svc"
+		sans = append(sans, "*."+headless, "*."+headless+"."+orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local"))
 	}
-	return names
+	return sans
 }
 
 // leaveIfScaledDown removes this replica's etcd member when the StatefulSet no longer counts it

@@ -9,10 +9,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"vkube.io/vkube/names"
 )
 
 // SecretName is the host Secret holding virtual cluster name's admin kubeconfig.
-func SecretName(name string) string { return "vc-" + name }
+func SecretName(name string) string { return names.KubeconfigSecret(name) }
 
 // credentials authenticate to the virtual apiserver: the admin client certificate, or a token.
 type credentials struct {

@@ -9,10 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"vkube.io/vkube/names"
 )
-
-// labelCluster marks a virtual cluster's own host objects, among them Secret vc-NAME.
-const labelCluster = "vkube.io/cluster"
 
 // CompleteNames completes a virtual cluster name as the first argument: with -n, those that have
 // an admin kubeconfig Secret in that namespace; without, vkube's StatefulSets in all namespaces
@@ -50,17 +48,17 @@ func CompleteNames(host *Flags) cobra.CompletionFunc {
 }
 
 func namesInNamespace(ctx context.Context, client kubernetes.Interface, ns string) []cobra.Completion {
-	secrets, err := client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: labelCluster})
+	secrets, err := client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: names.LabelCluster})
 	if err != nil {
 		return nil
 	}
-	var names []cobra.Completion
+	var found []cobra.Completion
 	for _, s := range secrets.Items {
-		if name := s.Labels[labelCluster]; s.Name == "vc-"+name {
-			names = append(names, name)
+		if name := s.Labels[names.LabelCluster]; s.Name == names.KubeconfigSecret(name) {
+			found = append(found, name)
 		}
 	}
-	return names
+	return found
 }
 
 func namesEverywhere(ctx context.Context, client kubernetes.Interface) []cobra.Completion {

@@ -9,8 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 )
 
 // labelRunningControlPlane gives the control-plane pods of an older chart the
@@ -24,15 +23,15 @@ func labelRunningControlPlane(ctx context.Context, c kubernetes.Interface, ns, n
 		return fmt.Errorf("listing the control plane of %s: %w", name, err)
 	}
 	ordinal := regexp.MustCompile("^" + regexp.QuoteMeta(name) + "-[0-9]+$")
-	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, hostside.LabelControlPlane, name)
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, names.LabelControlPlane, name)
 	for _, p := range pods.Items {
-		if !ordinal.MatchString(p.Name) || p.Labels[hostside.LabelControlPlane] == name {
+		if !ordinal.MatchString(p.Name) || p.Labels[names.LabelControlPlane] == name {
 			continue
 		}
 		if _, err := c.CoreV1().Pods(ns).Patch(ctx, p.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			return fmt.Errorf("labelling control-plane pod %s with %s before the upgrade: %w", p.Name, hostside.LabelControlPlane, err)
+			return fmt.Errorf("labelling control-plane pod %s with %s before the upgrade: %w", p.Name, names.LabelControlPlane, err)
 		}
-		fmt.Fprintf(progress, "labelled control-plane pod %s with %s=%s\n", p.Name, hostside.LabelControlPlane, name)
+		fmt.Fprintf(progress, "labelled control-plane pod %s with %s=%s\n", p.Name, names.LabelControlPlane, name)
 	}
 	return nil
 }

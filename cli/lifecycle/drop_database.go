@@ -18,14 +18,14 @@ import (
 
 	"vkube.io/vkube/backend"
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/names"
 )
 
-// Where the chart keeps a virtual cluster's configuration: Secret vc-config-NAME, key
+// Where the chart keeps a virtual cluster's configuration: Secret names.ConfigSecret, key
 // vkube.yaml, mounted at /etc/vkube (charts/vkube/templates/secret.yaml, statefulset.yaml).
 const (
-	configSecretPrefix = "vc-config-"
-	configKey          = "vkube.yaml"
-	configPath         = "/etc/vkube/" + configKey
+	configKey  = "vkube.yaml"
+	configPath = "/etc/vkube/" + configKey
 )
 
 // dropDatabase drops the database vkube made for virtual cluster o.Name on a shared database
@@ -55,7 +55,7 @@ func dropDatabase(ctx context.Context, c kubernetes.Interface, o DeleteOptions, 
 // configuration its pods read. A DSN in a file (dataSourceFile) is readable only in the pod,
 // whose vkube drop-database refuses in its turn.
 func checkDroppable(ctx context.Context, c kubernetes.Interface, ns, name string) error {
-	secret, err := c.CoreV1().Secrets(ns).Get(ctx, configSecretPrefix+name, metav1.GetOptions{})
+	secret, err := c.CoreV1().Secrets(ns).Get(ctx, names.ConfigSecret(name), metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("reading its configuration: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/charts"
+	"vkube.io/vkube/names"
 )
 
 // TestDropDatabasePod: the one-shot pod is the chart's control-plane pod running
@@ -63,7 +64,7 @@ func TestDropDatabasePod(t *testing.T) {
 			t.Errorf("mount %s has no volume (the claim templates are the StatefulSet's)", m.Name)
 		}
 	}
-	if v := volumes["config"]; v.Secret == nil || v.Secret.SecretName != configSecretPrefix+"team-a" {
+	if v := volumes["config"]; v.Secret == nil || v.Secret.SecretName != names.ConfigSecret("team-a") {
 		t.Errorf("config volume %+v", v)
 	}
 	selector, err := metav1.LabelSelectorAsSelector(sts.Spec.Selector)

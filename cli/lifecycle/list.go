@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 
 	"vkube.io/vkube/cli/hostflags"
 )
@@ -86,7 +87,7 @@ func List(ctx context.Context, host *hostflags.Flags, ns string) ([]Info, error)
 // the operator has not acknowledged yet; "" when none, or when the record cannot be read (a user
 // may list StatefulSets without reading ConfigMaps).
 func lostEtcdCluster(ctx context.Context, c kubernetes.Interface, ns, name string) string {
-	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, hostside.EtcdRecordName(name), metav1.GetOptions{})
+	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, names.EtcdRecord(name), metav1.GetOptions{})
 	if err != nil || cm.Data[hostside.EtcdRecordAcknowledgedKey] != "" {
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"vkube.io/vkube/names"
 )
 
 // MaxNameLength keeps the StatefulSet's controller-revision-hash label within 63 characters.
@@ -15,12 +16,12 @@ const MaxNameLength = 52
 const (
 	labelName     = "app.kubernetes.io/name"
 	labelInstance = "app.kubernetes.io/instance"
-	labelCluster  = "vkube.io/cluster"
-	// labelSynced marks host objects the syncer made (translate.LabelManagedBy).
-	labelSynced = "vkube.io/managed-by"
+	labelCluster  = names.LabelCluster
+	// labelSynced marks host objects the syncer made.
+	labelSynced = names.LabelSynced
 	// labelHostNamespace marks the syncer's cluster-scoped twins with the host namespace of their
-	// virtual cluster (translate.LabelHostNamespace).
-	labelHostNamespace = "vkube.io/host-namespace"
+	// virtual cluster.
+	labelHostNamespace = names.LabelHostNamespace
 	// annotationCreatedNamespace marks a namespace `vkube create` made, so delete removes it.
 	annotationCreatedNamespace = "vkube.io/created-for"
 	// annotationPausedReplicas remembers the replicas of a paused virtual cluster.

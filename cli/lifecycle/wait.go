@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	"vkube.io/vkube/names"
 )
 
 // pullFailures are waiting reasons that do not heal by waiting.
@@ -42,13 +43,13 @@ func WaitReady(ctx context.Context, c kubernetes.Interface, ns, name string, tim
 		want := ptr.Deref(sts.Spec.Replicas, 1)
 		if sts.Status.ObservedGeneration >= sts.Generation && sts.Status.UpdateRevision == sts.Status.CurrentRevision &&
 			sts.Status.ReadyReplicas == want && sts.Status.UpdatedReplicas == want {
-			if _, err := c.CoreV1().Secrets(ns).Get(ctx, "vc-"+name, metav1.GetOptions{}); err == nil {
+			if _, err := c.CoreV1().Secrets(ns).Get(ctx, names.KubeconfigSecret(name), metav1.GetOptions{}); err == nil {
 				report(fmt.Sprintf("virtual cluster %s is ready (%d/%d replicas)", name, want, want))
 				return true, nil
 			} else if !apierrors.IsNotFound(err) {
 				return false, err
 			}
-			report("waiting for the kubeconfig Secret vc-" + name)
+			report("waiting for the kubeconfig Secret " + names.KubeconfigSecret(name))
 			return false, nil
 		}
 		if lost := lostEtcdCluster(ctx, c, ns, name); lost != "" {

@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+
+	"vkube.io/vkube/names"
 )
 
 // Marker labels and annotations on every host object vkube owns.
 const (
-	LabelManagedBy      = "vkube.io/managed-by"
+	LabelManagedBy      = names.LabelSynced
 	LabelNamespace      = "vkube.io/namespace"
 	AnnotationName      = "vkube.io/object-name"
 	AnnotationNamespace = "vkube.io/object-namespace"
@@ -25,7 +27,7 @@ const (
 
 // LabelHostNamespace is on cluster-scoped twins only: with LabelManagedBy it names the one virtual
 // cluster a twin belongs to, since two in different host namespaces may share a name.
-const LabelHostNamespace = "vkube.io/host-namespace"
+const LabelHostNamespace = names.LabelHostNamespace
 
 // maxName is the longest Kubernetes object name that is also a DNS label.
 const maxName = 63

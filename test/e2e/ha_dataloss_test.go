@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 )
 
 // everyMemberRestartedEmpty is issue 13's re-founding check on seed 004's ha.yaml, whose etcd
@@ -23,7 +24,7 @@ import (
 func (h haCluster) everyMemberRestartedEmpty(ctx context.Context, t *testing.T, c *cli) {
 	t.Helper()
 	records := h.hc.CoreV1().ConfigMaps(h.ns)
-	record, err := records.Get(ctx, hostside.EtcdRecordName(h.name), metav1.GetOptions{})
+	record, err := records.Get(ctx, names.EtcdRecord(h.name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the etcd cluster's record on the host: %v", err)
 	}
@@ -47,7 +48,7 @@ func (h haCluster) everyMemberRestartedEmpty(ctx context.Context, t *testing.T, 
 	t.Logf("killed all %d replicas at once: their emptyDir etcd data is gone", h.replicas)
 	pctx, pcancel = context.WithTimeout(ctx, 4*time.Minute)
 	poll(pctx, t, "the loss recorded on the host", func() bool {
-		cm, err := records.Get(ctx, hostside.EtcdRecordName(h.name), metav1.GetOptions{})
+		cm, err := records.Get(ctx, names.EtcdRecord(h.name), metav1.GetOptions{})
 		return err == nil && strings.Contains(cm.Data[hostside.EtcdRecordLostKey], lostID)
 	})
 	pcancel()
@@ -75,7 +76,7 @@ func (h haCluster) everyMemberRestartedEmpty(ctx context.Context, t *testing.T, 
 	}
 
 	c.must(ctx, "create", h.name, "--upgrade", "--connect=false", "--set", "controlPlane.backingStore.etcd.embedded.acknowledgeDataLoss="+lostID)
-	record, err = records.Get(ctx, hostside.EtcdRecordName(h.name), metav1.GetOptions{})
+	record, err = records.Get(ctx, names.EtcdRecord(h.name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

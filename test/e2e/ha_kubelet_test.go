@@ -11,8 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 )
 
 // kubeletEndpointThroughEveryReplica is issue 13's per-replica endpoints: the fake node of a
@@ -29,7 +28,7 @@ func (h haCluster) kubeletEndpointThroughEveryReplica(ctx context.Context, t *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := h.hc.CoreV1().Services(h.ns).Get(ctx, hostside.KubeletServiceName(h.name), metav1.GetOptions{})
+	svc, err := h.hc.CoreV1().Services(h.ns).Get(ctx, names.KubeletService(h.name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 	"vkube.io/vkube/test/framework"
 )
 
@@ -56,7 +57,7 @@ func (h haCluster) rapidKills(ctx context.Context, t *testing.T, every time.Dura
 	if len(lost) > 0 {
 		t.Fatalf("%d acknowledged writes lost after the rapid kills: %v", len(lost), lost[:min(10, len(lost))])
 	}
-	if rec, err := h.hc.CoreV1().ConfigMaps(h.ns).Get(ctx, hostside.EtcdRecordName(h.name), metav1.GetOptions{}); err != nil || rec.Data[hostside.EtcdRecordLostKey] != "" {
+	if rec, err := h.hc.CoreV1().ConfigMaps(h.ns).Get(ctx, names.EtcdRecord(h.name), metav1.GetOptions{}); err != nil || rec.Data[hostside.EtcdRecordLostKey] != "" {
 		t.Errorf("the etcd record after the rapid kills: %v %v", rec.Data, err)
 	}
 	outages := w.Outages()

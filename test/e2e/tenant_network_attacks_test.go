@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"vkube.io/vkube/hostside"
+	"vkube.io/vkube/names"
 	"vkube.io/vkube/syncer/translate"
 )
 
@@ -229,7 +229,7 @@ func (a *tenant) controlPlaneLabelSpoofing(t *testing.T) {
 	spoofIP := a.runningVirtualPod(ctx, t, "default", "spoof").Status.PodIP
 	cp := a.controlPlaneIPs(ctx, t)
 
-	services := []string{a.name, a.name + "-dns", a.name + "-headless", hostside.KubeletServiceName(a.name)}
+	services := []string{a.name, a.name + "-dns", a.name + "-headless", names.KubeletService(a.name)}
 	foreign := func() map[string][]string {
 		out := map[string][]string{}
 		for _, svc := range services {
