@@ -120,3 +120,21 @@ func (h haCluster) syncerChecks(ctx context.Context, t *testing.T, via string, c
 		return err == nil && strings.Contains(out, "200 OK")
 	})
 }
+
+// mappedHostService checks, after the failovers moved the syncer's Lease, that a pod of the
+// suite reaches a host Service through its mapServices.fromHost name.
+func (h haCluster) mappedHostService(ctx context.Context, t *testing.T, c *cli, name string) {
+	t.Helper()
+	cfg := serviceConfig(ctx, t, c, h.hc, h.ns, h.name)
+	vc := kubernetes.NewForConfigOrDie(cfg)
+	pods, err := vc.CoreV1().Pods("suite-a").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("the suite's pod in suite-a: %v", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	poll(pctx, t, "a virtual pod reaching the host Service mapped to "+name+" after the failovers", func() bool {
+		out, err := execWith(pctx, cfg, "suite-a", pods.Items[0].Name, "/hello", "get", "http://"+name+"/")
+		return err == nil && strings.Contains(out, "200 OK")
+	})
+}

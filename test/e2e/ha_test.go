@@ -35,7 +35,8 @@ import (
 // lost, the API answers again, the syncer resumes on another replica, and a pod created during
 // each failover ends up on the host. Before and after, a Service is created through each
 // replica's own API server and gets its host twin's ClusterIP, and the syncer suite runs through
-// the API Service and through each replica (syncerSuite). Last, every replica is killed at
+// the API Service and through each replica (syncerSuite); a host Service mapped in by
+// mapServices.fromHost still answers after the failovers moved the syncer. Last, every replica is killed at
 // once: the emptyDir members come back empty and the cluster stays down until the loss is
 // acknowledged. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
 func TestHAEmbeddedEtcd(t *testing.T) {
@@ -49,8 +50,20 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	defer cancel()
 	const name, ns = "ha-vcluster", "vkube-ha-vcluster"
 	t.Cleanup(func() { _, _ = c.run(context.Background(), "delete", name) })
+	// A host Service mapped into the virtual cluster (seed 000's mapServices.fromHost): the
+	// replicator runs on the syncer's Lease holder and must move with it.
+	infra := "infra-ha"
+	if _, err := hc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: infra}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hc.CoreV1().Namespaces().Delete(context.Background(), infra, metav1.DeleteOptions{}) })
+	deployHello(ctx, t, hc, infra, "echo")
+	maps := filepath.Join(t.TempDir(), "maps.yaml")
+	if err := os.WriteFile(maps, []byte("mapServices:\n  fromHost:\n    - from: "+infra+"/echo\n      to: kube-system/echo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// Seed 004's ha.yaml pins v1.25.0 component images; vkube runs the image's version.
-	c.must(ctx, "create", name, "--connect=false", "--distro", "k8s", "-f", seedValues("004_4.yaml"), "--kubernetes-version", host.Config().KubeVersion)
+	c.must(ctx, "create", name, "--connect=false", "--distro", "k8s", "-f", seedValues("004_4.yaml"), "-f", maps, "--kubernetes-version", host.Config().KubeVersion)
 	h := haCluster{name: name, ns: ns, replicas: 3, hc: hc, vc: haClient(ctx, t, c, hc, ns, name),
 		etcdLeader: func(ctx context.Context) string { return etcdLeader(ctx, t, hc, ns, name) }}
 	h.servicesThroughEveryReplica(ctx, t, c, "before")
@@ -59,6 +72,7 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	// The failovers killed the syncer's Lease holder: the webhook holds through the new one too.
 	h.servicesThroughEveryReplica(ctx, t, c, "after")
 	h.kubeletEndpointThroughEveryReplica(ctx, t, c, "during-1")
+	h.mappedHostService(ctx, t, c, "echo.kube-system")
 	h.everyMemberRestartedEmpty(ctx, t, c)
 }
 
