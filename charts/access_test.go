@@ -99,3 +99,35 @@ func checkAccess(t *testing.T, r *rendered) map[hostside.Feature]bool {
 	clusterRules(t, r) // checks the binding
 	return features
 }
+
+// TestSourceNamespaceAccess: a mapServices.fromHost mapping out of another namespace gets a Role
+// there with exactly hostside.SourceNamespaceAccess, bound to vkube's ServiceAccount (in
+// vkube.yaml and legacy values); a mapping out of the release's own namespace needs none.
+func TestSourceNamespaceAccess(t *testing.T) {
+	for _, tc := range []struct{ values string }{
+		{"networking: {replicateServices: {fromHost: [{from: cert-manager/webhook, to: kube-system/webhook}, {from: cert-manager/other, to: default/other}, {from: " + testNamespace + "/own, to: default/own}]}}"},
+		{"mapServices: {fromHost: [{from: cert-manager/webhook, to: kube-system/webhook}]}"},
+	} {
+		r := mustRender(t, testName, testNamespace, valuesYAML(t, tc.values))
+		cfg, _ := r.config(t)
+		want := hostside.SourceNamespaces(cfg, testNamespace)
+		if len(want) != 1 || want[0] != "cert-manager" {
+			t.Fatalf("%s: source namespaces %v", tc.values, want)
+		}
+		if len(r.sourceRoles) != 1 || len(r.sourceRoleBindings) != 1 {
+			t.Fatalf("%s: %d Roles and %d RoleBindings outside %s, want one of each", tc.values, len(r.sourceRoles), len(r.sourceRoleBindings), testNamespace)
+		}
+		role, rb := r.sourceRoles[0], r.sourceRoleBindings[0]
+		rules, _ := hostside.Rules(map[hostside.Feature]bool{hostside.Always: true}, hostside.SourceNamespaceAccess)
+		if role.Namespace != "cert-manager" || !reflect.DeepEqual(role.Rules, rules) {
+			t.Errorf("%s: Role %s/%s rules\n%s\nwant\n%s", tc.values, role.Namespace, role.Name, yamlDoc(role.Rules), yamlDoc(rules))
+		}
+		if rb.Namespace != "cert-manager" || rb.RoleRef.Name != role.Name || len(rb.Subjects) != 1 ||
+			rb.Subjects[0].Name != r.serviceAccount.Name || rb.Subjects[0].Namespace != testNamespace {
+			t.Errorf("%s: RoleBinding %+v", tc.values, rb)
+		}
+	}
+	if r := mustRender(t, testName, testNamespace, nil); len(r.sourceRoles) != 0 {
+		t.Errorf("Roles outside the release namespace without any mapping: %v", r.sourceRoles)
+	}
+}

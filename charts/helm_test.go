@@ -77,7 +77,7 @@ func TestHelmTemplate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
-			fromCLI := decode(t, out, "")
+			fromCLI := decode(t, out, "", testNamespace)
 			checkCommon(t, fromCLI)
 			checkAgainstRuntime(t, fromCLI)
 

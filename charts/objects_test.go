@@ -192,6 +192,22 @@ func TestDefaults(t *testing.T) {
 }
 
 // checkCommon checks what every render must satisfy.
+// isSourceRBAC tells whether object i is a Role or RoleBinding of mapServices.fromHost in one of
+// its source namespaces.
+func (r *rendered) isSourceRBAC(i int) bool {
+	for _, role := range r.sourceRoles {
+		if r.kinds[i] == "Role/"+role.Name && r.metas[i].Namespace == role.Namespace {
+			return true
+		}
+	}
+	for _, rb := range r.sourceRoleBindings {
+		if r.kinds[i] == "RoleBinding/"+rb.Name && r.metas[i].Namespace == rb.Namespace {
+			return true
+		}
+	}
+	return false
+}
+
 func checkCommon(t *testing.T, r *rendered) {
 	t.Helper()
 	for i, m := range r.metas {
@@ -201,7 +217,7 @@ func checkCommon(t *testing.T, r *rendered) {
 			}
 		}
 		cluster := strings.HasPrefix(r.kinds[i], "ClusterRole")
-		if cluster != (m.Namespace == "") || (!cluster && m.Namespace != testNamespace) {
+		if cluster != (m.Namespace == "") || (!cluster && m.Namespace != testNamespace && !r.isSourceRBAC(i)) {
 			t.Errorf("%s in namespace %q", r.kinds[i], m.Namespace)
 		}
 	}

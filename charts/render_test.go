@@ -37,6 +37,10 @@ type rendered struct {
 	serviceAccount     *corev1.ServiceAccount
 	role               *rbacv1.Role
 	roleBinding        *rbacv1.RoleBinding
+	// sourceRoles and their bindings are in other namespaces: mapServices.fromHost's sources.
+	sourceRoles        []*rbacv1.Role
+	sourceRoleBindings []*rbacv1.RoleBinding
+	releaseNamespace   string
 	clusterRole        *rbacv1.ClusterRole
 	clusterRoleBinding *rbacv1.ClusterRoleBinding
 	ingress            *networkingv1.Ingress
@@ -88,7 +92,7 @@ func renderChart(t *testing.T, name, namespace string, vals map[string]any) (*re
 	if !ok {
 		t.Fatalf("release is a %T", rel)
 	}
-	return decode(t, r.Manifest, r.Info.Notes), nil
+	return decode(t, r.Manifest, r.Info.Notes, namespace), nil
 }
 
 func mustRender(t *testing.T, name, namespace string, vals map[string]any) *rendered {
@@ -120,9 +124,9 @@ func splitManifest(manifest string) [][]byte {
 
 // decode turns a manifest into typed objects. Decoding is strict: a misspelled field in a
 // template is an error here rather than a field the API server silently drops.
-func decode(t *testing.T, manifest, notes string) *rendered {
+func decode(t *testing.T, manifest, notes, namespace string) *rendered {
 	t.Helper()
-	r := &rendered{manifest: manifest, notes: notes, services: map[string]*corev1.Service{}, networkPolicies: map[string]*networkingv1.NetworkPolicy{}}
+	r := &rendered{manifest: manifest, notes: notes, releaseNamespace: namespace, services: map[string]*corev1.Service{}, networkPolicies: map[string]*networkingv1.NetworkPolicy{}}
 	for _, doc := range splitManifest(manifest) {
 		var tm metav1.TypeMeta
 		if err := yaml.Unmarshal(doc, &tm); err != nil {
@@ -150,11 +154,25 @@ func decode(t *testing.T, manifest, notes string) *rendered {
 			r.serviceAccount = &corev1.ServiceAccount{}
 			obj = r.serviceAccount
 		case "Role":
-			r.role = &rbacv1.Role{}
-			obj = r.role
+			role := &rbacv1.Role{}
+			obj = role
+			defer func() {
+				if role.Namespace == r.releaseNamespace {
+					r.role = role
+				} else {
+					r.sourceRoles = append(r.sourceRoles, role)
+				}
+			}()
 		case "RoleBinding":
-			r.roleBinding = &rbacv1.RoleBinding{}
-			obj = r.roleBinding
+			rb := &rbacv1.RoleBinding{}
+			obj = rb
+			defer func() {
+				if rb.Namespace == r.releaseNamespace {
+					r.roleBinding = rb
+				} else {
+					r.sourceRoleBindings = append(r.sourceRoleBindings, rb)
+				}
+			}()
 		case "ClusterRole":
 			r.clusterRole = &rbacv1.ClusterRole{}
 			obj = r.clusterRole

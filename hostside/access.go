@@ -1,6 +1,9 @@
 package hostside
 
 import (
+	"slices"
+	"strings"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"vkube.io/vkube/config"
@@ -89,6 +92,27 @@ var Access = []AccessRule{
 	{SyncPriorityClasses, true, "scheduling.k8s.io", []string{"priorityclasses"}, readWrite, "syncer priorityclasses controller"},
 }
 
+// SourceNamespaceAccess is what vkube's pod does in each other namespace a mapServices.fromHost
+// mapping reads a Service from: the chart gives it a Role there (templates/mapped-services.yaml),
+// rather than a ClusterRole to read every namespace's Services.
+var SourceNamespaceAccess = []AccessRule{
+	{Always, false, "", []string{"services"}, []string{"get"},
+		"syncer replicator mirrorIntoVirtual: the mapped host Service's ClusterIP and ports"},
+}
+
+// SourceNamespaces are the namespaces other than hostNS that c's mapServices.fromHost mappings
+// read Services from, in order and without repeats.
+func SourceNamespaces(c *config.Config, hostNS string) []string {
+	var out []string
+	for _, m := range c.Networking.ReplicateServices.FromHost {
+		ns, _, ok := strings.Cut(m.From, "/")
+		if ok && ns != "" && ns != hostNS && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
 // Features are the features c turns on.
 func Features(c *config.Config) map[Feature]bool {
 	s, p := c.Sync, c.Policies
@@ -109,9 +133,14 @@ func Features(c *config.Config) map[Feature]bool {
 	}
 }
 
-// Rules are the Role's and the ClusterRole's rules for the features on, in Access's order.
-func Rules(on map[Feature]bool) (namespaced, cluster []rbacv1.PolicyRule) {
-	for _, a := range Access {
+// Rules are the Role's and the ClusterRole's rules for the features on, in the table's order:
+// Access's, or another table (SourceNamespaceAccess).
+func Rules(on map[Feature]bool, table ...[]AccessRule) (namespaced, cluster []rbacv1.PolicyRule) {
+	rules := Access
+	if len(table) > 0 {
+		rules = table[0]
+	}
+	for _, a := range rules {
 		if !on[a.Feature] {
 			continue
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -121,8 +123,8 @@ func (h haCluster) syncerChecks(ctx context.Context, t *testing.T, via string, c
 	})
 }
 
-// mappedHostService checks, after the failovers moved the syncer's Lease, that a pod of the
-// suite reaches a host Service through its mapServices.fromHost name.
+// mappedHostService checks that a pod of the suite reaches a host Service through its
+// mapServices.fromHost name (after the failovers too, which moved the syncer's Lease).
 func (h haCluster) mappedHostService(ctx context.Context, t *testing.T, c *cli, name string) {
 	t.Helper()
 	cfg := serviceConfig(ctx, t, c, h.hc, h.ns, h.name)
@@ -133,8 +135,21 @@ func (h haCluster) mappedHostService(ctx context.Context, t *testing.T, c *cli, 
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	poll(pctx, t, "a virtual pod reaching the host Service mapped to "+name+" after the failovers", func() bool {
-		out, err := execWith(pctx, cfg, "suite-a", pods.Items[0].Name, "/hello", "get", "http://"+name+"/")
-		return err == nil && strings.Contains(out, "200 OK")
+	var out string
+	err = wait.PollUntilContextCancel(pctx, time.Second, true, func(context.Context) (bool, error) {
+		out, err = execWith(pctx, cfg, "suite-a", pods.Items[0].Name, "/hello", "get", "http://"+name+"/")
+		return err == nil && strings.Contains(out, "200 OK"), nil
 	})
+	if err != nil {
+		for i := range h.replicas {
+			pod := fmt.Sprintf("%s-%d", h.name, i)
+			logs, _ := h.hc.CoreV1().Pods(h.ns).GetLogs(pod, &corev1.PodLogOptions{TailLines: ptr.To(int64(300))}).DoRaw(ctx)
+			for _, l := range strings.Split(string(logs), "\n") {
+				if strings.Contains(l, "eplicat") || strings.Contains(l, "echo") || strings.Contains(l, "leader") {
+					t.Logf("%s: %s", pod, l)
+				}
+			}
+		}
+		t.Fatalf("a virtual pod reaching the host Service mapped to %s: %v (last: %q)", name, err, out)
+	}
 }

@@ -68,6 +68,7 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 		etcdLeader: func(ctx context.Context) string { return etcdLeader(ctx, t, hc, ns, name) }}
 	h.servicesThroughEveryReplica(ctx, t, c, "before")
 	h.syncerSuite(ctx, t, c)
+	h.mappedHostService(ctx, t, c, "echo.kube-system")
 	h.failovers(ctx, t, kills)
 	// The failovers killed the syncer's Lease holder: the webhook holds through the new one too.
 	h.servicesThroughEveryReplica(ctx, t, c, "after")

@@ -297,6 +297,17 @@ switches, else the legacy sync.<kind>.enabled. */ -}}
   "networkPolicies" (eq (include "vkube.setting" (list (dig "networkPolicies" "enabled" "" $toHost) (get $legacySync "networkpolicies"))) "true")
   "podDisruptionBudgets" (eq (include "vkube.setting" (list (dig "podDisruptionBudgets" "enabled" "" $toHost) (get $legacySync "poddisruptionbudgets"))) "true")) -}}
 
+{{- /* Namespaces other than the release's that mapServices.fromHost reads Services from
+(networking.replicateServices.fromHost, legacy mapServices.fromHost; hostside.SourceNamespaces). */ -}}
+{{- $sources := list -}}
+{{- range $m := concat (dig "networking" "replicateServices" "fromHost" list $v) (dig "mapServices" "fromHost" list $v) -}}
+{{- $from := splitList "/" (toString (get $m "from")) -}}
+{{- if and (eq (len $from) 2) (first $from) (ne (first $from) $.Release.Namespace) (not (has (first $from) $sources)) -}}
+{{- $sources = append $sources (first $from) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $out "sourceNamespaces" $sources -}}
+
 {{- /* Isolation objects: policies.*, else the legacy isolation.* (inert without
 isolation.enabled, which turns every object on), then vkube's defaults, as config/legacy_isolation.go
 and config/defaults.go read them. A vkube.yaml map is merged over the legacy one, key by key. */ -}}
