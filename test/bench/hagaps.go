@@ -30,6 +30,12 @@ type haGap struct {
 	Failed string `json:",omitempty"`
 }
 
+// gapWriterTimeout is the gap writer's request timeout. A request in flight on a connection to
+// the killed replica gets no answer and no reset (its pod's network is gone), so every gap is at
+// least this long when the writer's connection was on the victim: the figure is vkube's failover
+// plus this.
+const gapWriterTimeout = 2 * time.Second
+
 // longestGap is the longest span the writer saw without an acknowledged write.
 func longestGap(w *framework.Writer) float64 {
 	o := w.Outages()
@@ -152,7 +158,7 @@ func haGapOn(ctx context.Context, e *env, hc kubernetes.Interface, c *vkubeCLI, 
 	if err != nil {
 		return 0, err
 	}
-	vc, err := virtualClient(ctx, c, hc, ns, name)
+	vc, err := virtualClient(ctx, c, hc, ns, name, gapWriterTimeout)
 	if err != nil {
 		return 0, err
 	}

@@ -66,7 +66,7 @@ func haHandover(ctx context.Context, e *env, res *haResult) error {
 		return err
 	}
 	progress("ha: %s: 3 replicas ready on the host after %.1fs", name, time.Since(began).Seconds())
-	vc, err := virtualClient(ctx, c, hc, ns, name)
+	vc, err := virtualClient(ctx, c, hc, ns, name, 5*time.Second)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,11 @@ func haHandover(ctx context.Context, e *env, res *haResult) error {
 			i+1, res.HandoverKills, victim, created.Seconds(), to, leaseAt.Seconds(), podAt.Seconds())
 	}
 	gap := haGap{Datastore: "embedded etcd"}
-	if gap.Seconds, err = gapWhileHolderKilled(ctx, hc, vc, ns, name); err != nil {
+	gapClient, err := virtualClient(ctx, c, hc, ns, name, gapWriterTimeout)
+	if err == nil {
+		gap.Seconds, err = gapWhileHolderKilled(ctx, hc, gapClient, ns, name)
+	}
+	if err != nil {
 		gap.Failed = shorten(err.Error(), 160)
 	}
 	progress("ha: API gap on embedded etcd while the Lease holder is killed: %.2fs %s", gap.Seconds, gap.Failed)
@@ -146,7 +150,7 @@ func haHandover(ctx context.Context, e *env, res *haResult) error {
 // virtualClient reaches the virtual cluster through its Service's ClusterIP (kube-proxy runs on
 // this machine), with the kubeconfig `vkube connect --print --server` gives, as the e2e HA test
 // does: no port-forward to a pod that is about to be killed.
-func virtualClient(ctx context.Context, c *vkubeCLI, hc kubernetes.Interface, ns, name string) (kubernetes.Interface, error) {
+func virtualClient(ctx context.Context, c *vkubeCLI, hc kubernetes.Interface, ns, name string, timeout time.Duration) (kubernetes.Interface, error) {
 	svc, err := hc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
@@ -169,7 +173,7 @@ func virtualClient(ctx context.Context, c *vkubeCLI, hc kubernetes.Interface, ns
 	if err != nil {
 		return nil, err
 	}
-	rc.Timeout = 5 * time.Second
+	rc.Timeout = timeout
 	return kubernetes.NewForConfig(rc)
 }
 

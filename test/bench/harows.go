@@ -91,7 +91,7 @@ func (x *haResult) rows() []row {
 	}
 	rows := []row{unavail, tput, lost, hand}
 	for _, g := range x.Gaps {
-		r := row{Figure: "longest API gap for a writer through the API Service while 1 of 3 replicas (the syncer's Lease holder) is force-deleted on the real host, " + g.Datastore + " (s)",
+		r := row{Figure: fmt.Sprintf("longest API gap for a writer (%v request timeout) through the API Service while 1 of 3 replicas (the syncer's Lease holder) is force-deleted on the real host, %s (s)", gapWriterTimeout, g.Datastore),
 			Bare: "—", Ratio: "—", Target: "≤ 5 s"}
 		if g.Failed != "" {
 			r.Vkube = "failed: " + g.Failed
