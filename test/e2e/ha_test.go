@@ -53,10 +53,7 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	// A host Service mapped into the virtual cluster (seed 000's mapServices.fromHost): the
 	// replicator runs on the syncer's Lease holder and must move with it.
 	infra := "infra-ha"
-	if _, err := hc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: infra}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = hc.CoreV1().Namespaces().Delete(context.Background(), infra, metav1.DeleteOptions{}) })
+	hostNamespace(t, hc, infra)
 	deployHello(ctx, t, hc, infra, "echo")
 	maps := filepath.Join(t.TempDir(), "maps.yaml")
 	if err := os.WriteFile(maps, []byte("mapServices:\n  fromHost:\n    - from: "+infra+"/echo\n      to: kube-system/echo\n"), 0o600); err != nil {
