@@ -31,12 +31,12 @@ type rendered struct {
 	// kinds lists each object as Kind/name.
 	kinds []string
 
-	statefulSet        *appsv1.StatefulSet
-	services           map[string]*corev1.Service
-	secret             *corev1.Secret
-	serviceAccount     *corev1.ServiceAccount
-	role               *rbacv1.Role
-	roleBinding        *rbacv1.RoleBinding
+	statefulSet    *appsv1.StatefulSet
+	services       map[string]*corev1.Service
+	secret         *corev1.Secret
+	serviceAccount *corev1.ServiceAccount
+	role           *rbacv1.Role
+	roleBinding    *rbacv1.RoleBinding
 	// sourceRoles and their bindings are in other namespaces: mapServices.fromHost's sources.
 	sourceRoles        []*rbacv1.Role
 	sourceRoleBindings []*rbacv1.RoleBinding
