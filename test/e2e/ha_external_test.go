@@ -18,17 +18,17 @@ import (
 	"vkube.io/vkube/test/dbserver"
 )
 
-// TestHAExternalPostgres is issue 5's HA on an external PostgreSQL: 2 replicas whose DSN names no
+// TestHAExternalPostgres is issue 5's HA on an external PostgreSQL: 3 replicas whose DSN names no
 // database, so that vkube creates its own, on a server at the host's node IP (pods do not reach
 // this machine's loopback). The failovers of TestHAEmbeddedEtcd, without the etcd leader: no
-// acknowledged write is lost, the API answers again, and the syncer resumes on the other replica.
+// acknowledged write is lost, the API answers again, and the syncer resumes on another replica.
 func TestHAExternalPostgres(t *testing.T) {
 	c := newCLI(t)
 	db := dbserver.StartPostgresOn(t, host.Config().NodeIP)
 	const name, ns = "ha-pg", "vkube-ha-pg"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(6+2*haKills())*time.Minute)
 	defer cancel()
-	h := createHAExternal(ctx, t, c, name, ns, 2, map[string]any{
+	h := createHAExternal(ctx, t, c, name, ns, 3, map[string]any{
 		"database": map[string]any{"external": map[string]any{"enabled": true, "dataSource": db.DSN()}}})
 	w := h.failovers(ctx, t, haKills())
 
