@@ -55,6 +55,7 @@ func TestBadInput(t *testing.T) {
 		{"negative cert check interval", []string{"--cert-check-interval", "-1s"}, nil, []string{"--cert-check-interval", "-1s", "positive"}},
 		{"port out of range", []string{"--port", "99999"}, nil, []string{"--port 99999", "65535"}},
 		{"dns port out of range", []string{"--dns-port", "70000"}, nil, []string{"--dns-port 70000", "65535"}},
+		{"kubelet port out of range", []string{"--kubelet-port", "-1"}, nil, []string{"--kubelet-port -1", "65535"}},
 		{"health address without port", []string{"--health-address", "localhost"}, nil, []string{"--health-address", "HOST:PORT"}},
 		{"health address port out of range", []string{"--health-address", "127.0.0.1:99999"}, nil, []string{"--health-address", "0 to 65535"}},
 		{"health address not of this machine", []string{"--health-address", "192.0.2.1:0"}, nil, []string{"--health-address", "192.0.2.1:0", "address of this machine"}},
