@@ -76,32 +76,21 @@ func (m *etcdMember) acknowledged(id, inRecord string) bool {
 	return id != "" && (id == m.ec.AcknowledgeDataLoss || id == inRecord)
 }
 
-// lossReport is what one wait has said about a loss: the record (and its event) once, the log
-// at most every 30 s.
-type lossReport struct {
-	logged   time.Time
-	recorded bool
-}
-
-// reportLoss says why the founder does not found.
-func (m *etcdMember) reportLoss(ctx context.Context, err error, r *lossReport) {
-	var lost *ClusterLostError
-	if errors.As(err, &lost) && !r.recorded {
-		if rerr := m.ec.Record.RecordLoss(ctx, lost); rerr != nil {
-			m.log.Warn("recording the etcd cluster's loss on the host", "err", rerr)
-		} else {
-			r.recorded = true
-		}
-	}
-	if time.Since(r.logged) < 30*time.Second {
+// reportLoss records a loss once per wait, and logs it at most every 30 s.
+func (m *etcdMember) reportLoss(ctx context.Context, err error, reported *time.Time) {
+	if time.Since(*reported) < 30*time.Second {
 		return
 	}
-	r.logged = time.Now()
-	if lost == nil {
+	*reported = time.Now()
+	var lost *ClusterLostError
+	if !errors.As(err, &lost) {
 		m.log.Warn("not founding an etcd cluster: the record of an earlier one cannot be read; waiting", "err", err)
 		return
 	}
 	m.log.Error("not founding an etcd cluster", "err", err)
+	if rerr := m.ec.Record.RecordLoss(ctx, lost); rerr != nil {
+		m.log.Warn("recording the etcd cluster's loss on the host", "err", rerr)
+	}
 }
 
 // recordCluster records the identity of the cluster e serves when the record names none or the

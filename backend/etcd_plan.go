@@ -48,7 +48,7 @@ var memberProbe = struct {
 // forms only once NAME-0 runs.
 func (m *etcdMember) plan(ctx context.Context) (state, initialCluster string, err error) {
 	silent := 0
-	var loss lossReport
+	var lossReported time.Time
 	for round := 1; ; round++ {
 		if len(m.others) > 0 {
 			v := m.probe(ctx)
@@ -78,7 +78,7 @@ func (m *etcdMember) plan(ctx context.Context) (state, initialCluster string, er
 				break
 			}
 			// Members may still come back with the data: probing goes on.
-			m.reportLoss(ctx, err, &loss)
+			m.reportLoss(ctx, err, &lossReported)
 		}
 		if err := sleepCtx(ctx, memberProbe.interval); err != nil {
 			return "", "", err

@@ -20,14 +20,18 @@ import (
 // syncer's Lease holder is dead, before a new holder has written anything.
 func (h haCluster) kubeletEndpointThroughEveryReplica(ctx context.Context, t *testing.T, c *cli, pod string) {
 	t.Helper()
-	vp, err := h.vc.CoreV1().Pods("default").Get(ctx, pod, metav1.GetOptions{})
-	if err != nil || vp.Spec.NodeName == "" {
-		t.Fatalf("pod %s is not bound: %v", pod, err)
-	}
-	node, err := h.vc.CoreV1().Nodes().Get(ctx, vp.Spec.NodeName, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Right after the failovers, kube-proxy may not route the API Service to every replica yet.
+	var node *corev1.Node
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	poll(pctx, t, "the node of pod "+pod, func() bool {
+		vp, err := h.vc.CoreV1().Pods("default").Get(pctx, pod, metav1.GetOptions{})
+		if err != nil || vp.Spec.NodeName == "" {
+			return false
+		}
+		node, err = h.vc.CoreV1().Nodes().Get(pctx, vp.Spec.NodeName, metav1.GetOptions{})
+		return err == nil
+	})
+	cancel()
 	svc, err := h.hc.CoreV1().Services(h.ns).Get(ctx, names.KubeletService(h.name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +55,7 @@ func (h haCluster) kubeletEndpointThroughEveryReplica(ctx context.Context, t *te
 	}
 	t.Logf("killed the syncer's Lease holder %s: logs through the other replicas", holder)
 	h.logsThrough(ctx, t, replicas, pod, holder)
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	pctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	poll(pctx, t, fmt.Sprintf("%d of %d replicas ready again", h.replicas, h.replicas), func() bool {
 		sts, err := h.hc.AppsV1().StatefulSets(h.ns).Get(ctx, h.name, metav1.GetOptions{})

@@ -129,13 +129,17 @@ func (h haCluster) mappedHostService(ctx context.Context, t *testing.T, c *cli, 
 	t.Helper()
 	cfg := serviceConfig(ctx, t, c, h.hc, h.ns, h.name)
 	vc := kubernetes.NewForConfigOrDie(cfg)
-	pods, err := vc.CoreV1().Pods("suite-a").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatalf("the suite's pod in suite-a: %v", err)
-	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	// Right after a replica came back, kube-proxy may not route the API Service to it yet.
+	var pods *corev1.PodList
+	poll(pctx, t, "the suite's pod in suite-a", func() bool {
+		var err error
+		pods, err = vc.CoreV1().Pods("suite-a").List(pctx, metav1.ListOptions{LabelSelector: "app=hello"})
+		return err == nil && len(pods.Items) > 0
+	})
 	var out string
+	var err error
 	err = wait.PollUntilContextCancel(pctx, time.Second, true, func(context.Context) (bool, error) {
 		out, err = execWith(pctx, cfg, "suite-a", pods.Items[0].Name, "/hello", "get", "http://"+name+"/")
 		return err == nil && strings.Contains(out, "200 OK"), nil
