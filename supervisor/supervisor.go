@@ -232,14 +232,19 @@ func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro
 		s.fail(err)
 		return
 	}
-	if s.host != nil {
-		if err := s.host.publishKubeconfig(ctx, pki, s.opts.Config.Name, contextName, s.opts.Config.Exporting.Server); err != nil {
-			s.fail(fmt.Errorf("publishing the kubeconfig Secret: %w", err))
+	vcfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if s.host == nil {
+		if err := explainUnrunnablePods(ctx, vcfg, log); err != nil {
+			s.fail(fmt.Errorf("watching pods: %w", err))
 			return
 		}
-		vcfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
-		if err != nil {
-			s.fail(err)
+	} else {
+		if err := s.host.publishKubeconfig(ctx, pki, s.opts.Config.Name, contextName, s.opts.Config.Exporting.Server); err != nil {
+			s.fail(fmt.Errorf("publishing the kubeconfig Secret: %w", err))
 			return
 		}
 		if err := s.startSyncing(ctx, pki, vcfg); err != nil {

@@ -238,6 +238,12 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 		c.recorder.Eventf(virtual, corev1.EventTypeWarning, "NameConflict", "host object %s exists and is not managed by this virtual cluster; not touching it", objectKey(c.hostNS, metaOf(live).GetName()))
 		return nil
 	case translate.Changed(dmeta, metaOf(live)):
+		if s, ok := c.res.(updatingSubresources); ok {
+			if live, err = s.updateSubresources(ctx, desired, live); err != nil {
+				c.recorder.Eventf(virtual, corev1.EventTypeWarning, "SyncError", "the host cluster refused the update of %s: %v", dmeta.GetName(), hostMessage(err))
+				return err
+			}
+		}
 		update := c.res.forUpdateObject(desired, live)
 		metaOf(update).SetResourceVersion(metaOf(live).GetResourceVersion())
 		updated, err := c.host.update(ctx, c.hostNS, update)

@@ -23,6 +23,7 @@ type events struct {
 	virtual kubernetes.Interface
 	hosted  map[string]cache.GenericLister // host kind → lister of owned host objects
 	tctx    translate.Context
+	words   eventWords
 	queue   workqueue.TypedRateLimitingInterface[string]
 	lister  cache.Indexer
 	log     *slog.Logger
@@ -31,7 +32,7 @@ type events struct {
 func newEvents(host kubernetes.Interface, virtual kubernetes.Interface, tctx translate.Context, hosted map[string]cache.GenericLister, log *slog.Logger) (*events, informers.SharedInformerFactory) {
 	f := informers.NewSharedInformerFactoryWithOptions(host, resync, informers.WithNamespace(tctx.HostNamespace))
 	inf := f.Core().V1().Events().Informer()
-	e := &events{virtual: virtual, hosted: hosted, tctx: tctx, lister: inf.GetIndexer(), log: log.With("resource", "events"),
+	e := &events{virtual: virtual, hosted: hosted, tctx: tctx, words: newEventWords(tctx.HostNamespace, tctx.VCluster), lister: inf.GetIndexer(), log: log.With("resource", "events"),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "events"})}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { e.enqueue(o) },
@@ -100,7 +101,7 @@ func (e *events) copy(ctx context.Context, key string) error {
 		ObjectMeta:          metav1.ObjectMeta{Name: translate.SafeName(name + "." + string(ev.UID)[:8]), Namespace: ns},
 		InvolvedObject:      vobj,
 		Reason:              ev.Reason,
-		Message:             ev.Message,
+		Message:             e.words.virtual(ev.Message, ev.InvolvedObject.Name, ns, name),
 		Type:                ev.Type,
 		Source:              ev.Source,
 		FirstTimestamp:      ev.FirstTimestamp,

@@ -24,6 +24,12 @@ type updatable interface {
 	forUpdate(desired, live *unstructured.Unstructured) *unstructured.Unstructured
 }
 
+// updatingSubresources kinds change what a plain update ignores (a pod's ephemeral containers
+// have their own subresource) before the update that records the new desired state.
+type updatingSubresources interface {
+	updateSubresources(ctx context.Context, desired, live runtime.Object) (runtime.Object, error)
+}
+
 // finalizing kinds finish a virtual deletion themselves (pods stay Terminating until the host pod
 // is gone, since no kubelet will do it in the virtual cluster).
 type finalizing interface {

@@ -15,4 +15,5 @@ func TestAdaptKeepsWhatAKindDoes(t *testing.T) {
 	}
 	var _ objectKind = &pods{}
 	var _ finalizing = &pods{}
+	var _ updatingSubresources = &pods{}
 }

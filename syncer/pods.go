@@ -84,23 +84,6 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 // not updated (its spec is immutable, and it runs another pod's containers).
 func (*pods) replacesEarlierTwins() {}
 
-// forUpdateObject changes only what a running pod lets change: metadata and container images.
-func (pods) forUpdateObject(desiredObj, liveObj runtime.Object) runtime.Object {
-	desired, u := desiredObj.(*corev1.Pod), liveObj.(*corev1.Pod).DeepCopy()
-	u.Labels, u.Annotations = desired.Labels, desired.Annotations
-	for i := range u.Spec.Containers {
-		if i < len(desired.Spec.Containers) {
-			u.Spec.Containers[i].Image = desired.Spec.Containers[i].Image
-		}
-	}
-	for i := range u.Spec.InitContainers {
-		if i < len(desired.Spec.InitContainers) {
-			u.Spec.InitContainers[i].Image = desired.Spec.InitContainers[i].Image
-		}
-	}
-	return u
-}
-
 // fromHostObject binds the virtual pod to the host pod's node and copies the status.
 func (r *pods) fromHostObject(ctx context.Context, hostObj, virtualObj runtime.Object) (runtime.Object, error) {
 	h, v := hostObj.(*corev1.Pod), virtualObj.(*corev1.Pod)
@@ -117,19 +100,18 @@ func (r *pods) fromHostObject(ctx context.Context, hostObj, virtualObj runtime.O
 		}
 		return nil, errRequeue
 	}
-	status := h.Status.DeepCopy()
-	// qosClass is immutable, and the host's may differ (a host LimitRange adds resources).
-	status.QOSClass = v.Status.QOSClass
-	if equalJSON(status, v.Status) {
-		return nil, nil
+	if err := r.pushGateConditions(ctx, h, v); err != nil {
+		return nil, err
 	}
-	back := v.DeepCopy()
-	back.Status = *status
-	return back, nil
+	if back := statusBack(h, v); back != nil {
+		return back, nil
+	}
+	return nil, nil // not a nil *Pod in the interface
 }
 
 // finalize ends a virtual pod's deletion the way a kubelet would: the host pod goes first, with
-// the same grace period, then the virtual pod is removed for good.
+// the same grace period, its status followed to the end (a Job reads the terminal phase and exit
+// codes), then the virtual pod is removed for good.
 func (r *pods) finalize(ctx context.Context, virtual, liveObj runtime.Object) error {
 	vu := virtual.(*corev1.Pod)
 	if liveObj != nil && r.tctx.Owned(metaOf(liveObj)) {
@@ -142,7 +124,20 @@ func (r *pods) finalize(ctx context.Context, virtual, liveObj runtime.Object) er
 				return err
 			}
 		}
+		if back := statusBack(live, vu); back != nil {
+			if _, err := r.virtual.CoreV1().Pods(vu.Namespace).UpdateStatus(ctx, back, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return err
+			}
+		}
 		return errRequeue
+	}
+	if back := terminated(vu); back != nil {
+		if _, err := r.virtual.CoreV1().Pods(vu.Namespace).UpdateStatus(ctx, back, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
 	}
 	r.tokens.forget(ctx, vu, translate.HostName(vu.GetName(), vu.GetNamespace(), r.tctx.VCluster))
 	uid := vu.GetUID()

@@ -39,14 +39,22 @@ func (h haCluster) everyMemberRestartedEmpty(ctx context.Context, t *testing.T, 
 	})
 	pcancel()
 
+	// A graceful deletion, not a forced one: a forced one frees the name while the old container
+	// still runs, and a new replica finding a stale peer in DNS joins the old cluster before it
+	// dies (which keeps the data, and is not the loss this checks).
 	for i := range h.replicas {
 		pod := fmt.Sprintf("%s-%d", h.name, i)
-		if err := h.hc.CoreV1().Pods(h.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
+		if err := h.hc.CoreV1().Pods(h.ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(1))}); err != nil {
 			t.Fatalf("killing %s: %v", pod, err)
 		}
 	}
 	t.Logf("killed all %d replicas at once: their emptyDir etcd data is gone", h.replicas)
 	pctx, pcancel = context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() {
+		if t.Failed() {
+			h.logReplicas(context.WithoutCancel(ctx), t)
+		}
+	})
 	poll(pctx, t, "the loss recorded on the host", func() bool {
 		cm, err := records.Get(ctx, names.EtcdRecord(h.name), metav1.GetOptions{})
 		return err == nil && strings.Contains(cm.Data[hostside.EtcdRecordLostKey], lostID)
@@ -89,4 +97,16 @@ func (h haCluster) everyMemberRestartedEmpty(ctx context.Context, t *testing.T, 
 		return apierrors.IsNotFound(err)
 	})
 	pcancel()
+}
+
+// logReplicas puts the tail of every replica's log into a failed test's output: a failure in CI
+// is otherwise explained by nothing but a timeout.
+func (h haCluster) logReplicas(ctx context.Context, t *testing.T) {
+	t.Helper()
+	tail := int64(80)
+	for i := range h.replicas {
+		pod := fmt.Sprintf("%s-%d", h.name, i)
+		logs, err := h.hc.CoreV1().Pods(h.ns).GetLogs(pod, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
+		t.Logf("--- %s (err %v):\n%s", pod, err, logs)
+	}
 }

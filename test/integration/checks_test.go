@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,11 @@ func exerciseCluster(t *testing.T, v *framework.VCluster) {
 		}
 		pods, err := cs.CoreV1().Pods(testNS).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		return err == nil && len(pods.Items) == 2, nil
+	})
+	// Standalone, no node will run them: each pod says why it stays Pending.
+	poll(ctx, t, "a NoHostCluster event on each Pending pod", func() (bool, error) {
+		evs, err := cs.CoreV1().Events(testNS).List(ctx, metav1.ListOptions{FieldSelector: "reason=NoHostCluster,involvedObject.kind=Pod"})
+		return err == nil && len(evs.Items) == 2 && strings.Contains(evs.Items[0].Message, "--host-kubeconfig"), nil
 	})
 
 	poll(ctx, t, "the default ServiceAccount", func() (bool, error) {
