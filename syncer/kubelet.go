@@ -74,7 +74,9 @@ func ServeKubelet(ctx context.Context, cfg KubeletConfig) (net.Addr, error) {
 				_, _ = w.Write([]byte("ok"))
 				return
 			}
-			http.NotFound(w, r)
+			// The host node's own endpoints (stats, metrics, pods, configz) would show every
+			// tenant's pods and the node: vkube's kubelet serves this cluster's pods only.
+			http.Error(w, "vkube kubelet: "+r.URL.Path+" is not served; a virtual node serves /healthz, and the logs, exec, attach and port-forward of this virtual cluster's pods", http.StatusNotFound)
 			return
 		}
 		log.Debug("proxying kubelet call", "path", r.URL.Path, "to", out.Path)

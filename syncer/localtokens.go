@@ -36,8 +36,10 @@ type localTokens struct {
 	alg      jose.SignatureAlgorithm
 	public   crypto.PublicKey
 	accounts corelisters.ServiceAccountLister
-	virtual  kubernetes.Interface
-	log      *slog.Logger
+	// nodes is the virtual nodes' informer cache (set once the informers exist).
+	nodes   corelisters.NodeLister
+	virtual kubernetes.Interface
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	state    calibration
@@ -72,6 +74,8 @@ type podBoundClaims struct {
 		Namespace      string   `json:"namespace"`
 		ServiceAccount claimRef `json:"serviceaccount"`
 		Pod            claimRef `json:"pod"`
+		// Node is the node the pod is bound to, as the API server adds it (ServiceAccountTokenPodNodeInfo).
+		Node *claimRef `json:"node,omitempty"`
 	} `json:"kubernetes.io"`
 }
 
@@ -119,15 +123,19 @@ func newLocalTokens(keyPEM []byte, accounts corelisters.ServiceAccountLister, vi
 	return &localTokens{signer: signer, alg: alg, public: public, accounts: accounts, virtual: virtual, log: log}, nil
 }
 
-// mint signs a token bound to pod, valid for lifetime; ok is false until calibrated.
-func (l *localTokens) mint(ctx context.Context, pod *corev1.Pod, lifetime time.Duration) (token string, expiry time.Time, ok bool, err error) {
+// mint signs a token bound to pod for audience (the API server's when empty), valid for
+// lifetime; ok is false until calibrated.
+func (l *localTokens) mint(ctx context.Context, pod *corev1.Pod, audience string, lifetime time.Duration) (token string, expiry time.Time, ok bool, err error) {
 	l.mu.Lock()
-	state, issuer, audience := l.state, l.issuer, l.audience
+	state, issuer, audiences := l.state, l.issuer, l.audience
 	l.mu.Unlock()
 	if state != calibrated {
 		return "", time.Time{}, false, nil
 	}
-	token, expiry, err = l.sign(ctx, pod, issuer, audience, lifetime)
+	if audience != "" {
+		audiences = []string{audience}
+	}
+	token, expiry, err = l.sign(ctx, pod, issuer, audiences, lifetime)
 	return token, expiry, err == nil, err
 }
 
@@ -152,6 +160,13 @@ func (l *localTokens) sign(ctx context.Context, pod *corev1.Pod, issuer string, 
 	private.Kubernetes.Namespace = pod.Namespace
 	private.Kubernetes.ServiceAccount = claimRef{Name: sa.Name, UID: string(sa.UID)}
 	private.Kubernetes.Pod = claimRef{Name: pod.Name, UID: string(pod.UID)}
+	if pod.Spec.NodeName != "" {
+		node, err := l.node(ctx, pod.Spec.NodeName)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("node %s of the pod: %w", pod.Spec.NodeName, err)
+		}
+		private.Kubernetes.Node = &claimRef{Name: node.Name, UID: string(node.UID)}
+	}
 	token, err := jwt.Signed(l.signer).Claims(public).Claims(private).Serialize()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("signing a token: %w", err)
@@ -205,6 +220,24 @@ func (l *localTokens) calibrate(ctx context.Context, pod *corev1.Pod, minted str
 		return refused, claims, fmt.Sprintf("the API server did not accept a token minted here (%s)", review.Status.Error)
 	}
 	return calibrated, claims, ""
+}
+
+// calibrated: tokens are signed here (and carry the node claims of a bound pod).
+func (l *localTokens) calibrated() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state == calibrated
+}
+
+// node is the virtual node a pod is bound to: the API server checks a token's node claim against
+// it (name and UID).
+func (l *localTokens) node(ctx context.Context, name string) (*corev1.Node, error) {
+	if l.nodes != nil {
+		if n, err := l.nodes.Get(name); err == nil {
+			return n, nil
+		}
+	}
+	return l.virtual.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 }
 
 func serviceAccountOf(pod *corev1.Pod) string {

@@ -84,7 +84,7 @@ func TestLocalTokenHasTheAPIServersShape(t *testing.T) {
 func TestLocalTokensWaitForCalibration(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	l := testSigner(t, key)
-	if _, _, ok, err := l.mint(context.Background(), boundPod, time.Hour); ok || err != nil {
+	if _, _, ok, err := l.mint(context.Background(), boundPod, "", time.Hour); ok || err != nil {
 		t.Errorf("minted before the API server accepted a token: %v %v", ok, err)
 	}
 }
@@ -104,7 +104,7 @@ func TestLocalTokensRefuseAnotherKey(t *testing.T) {
 		if l.state != refused {
 			t.Errorf("%s: state %v after a token signed with another key", name, l.state)
 		}
-		if _, _, ok, _ := l.mint(context.Background(), boundPod, time.Hour); ok {
+		if _, _, ok, _ := l.mint(context.Background(), boundPod, "", time.Hour); ok {
 			t.Errorf("%s: minted after refusing", name)
 		}
 	}

@@ -44,7 +44,14 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 		return nil, false, errSkipFinished
 	}
 	if r.refusedByPodSecurity(ctx, v) {
-		return nil, true, nil
+		// A refused ephemeral container (`kubectl debug --profile=sysadmin`) is refused alone: the
+		// pod runs on without it (the event says why), rather than its twin being deleted.
+		running := v.DeepCopy()
+		running.Spec.EphemeralContainers = nil
+		if len(v.Spec.EphemeralContainers) == 0 || podSecurityRefusal(r.cfg.HostPodSecurityStandard, r.cfg.PodSecurityStandard, running, metav1.Now()) != nil {
+			return nil, true, nil
+		}
+		v = running
 	}
 	if r.cfg.VirtualScheduler && v.Spec.NodeName == "" {
 		// The virtual scheduler places the pod first; the host pod then goes to that node.

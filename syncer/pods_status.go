@@ -25,11 +25,26 @@ func statusBack(h, v *corev1.Pod) *corev1.Pod {
 	return back
 }
 
-func conditionsBack(h, v *corev1.Pod) []corev1.PodCondition {
-	virtualOwned := map[corev1.PodConditionType]bool{}
-	for _, g := range v.Spec.ReadinessGates {
-		virtualOwned[g.ConditionType] = true
+// kubeletConditions are the conditions the kubelet and the control plane own: a readiness gate
+// naming one (a tenant's `Ready` gate) neither overrides the host's nor is written to the host pod.
+var kubeletConditions = map[corev1.PodConditionType]bool{
+	corev1.PodScheduled: true, corev1.PodInitialized: true, corev1.ContainersReady: true, corev1.PodReady: true,
+	corev1.PodReadyToStartContainers: true, corev1.DisruptionTarget: true, corev1.PodResizePending: true, corev1.PodResizeInProgress: true,
+}
+
+// gateConditions are the condition types of pod's readiness gates that only the virtual side sets.
+func gateConditions(pod *corev1.Pod) map[corev1.PodConditionType]bool {
+	gates := map[corev1.PodConditionType]bool{}
+	for _, g := range pod.Spec.ReadinessGates {
+		if !kubeletConditions[g.ConditionType] {
+			gates[g.ConditionType] = true
+		}
 	}
+	return gates
+}
+
+func conditionsBack(h, v *corev1.Pod) []corev1.PodCondition {
+	virtualOwned := gateConditions(v)
 	onHost := map[corev1.PodConditionType]bool{}
 	var out []corev1.PodCondition
 	for _, c := range h.Status.Conditions {
@@ -50,12 +65,12 @@ func conditionsBack(h, v *corev1.Pod) []corev1.PodCondition {
 // kubelet computes Ready from the host pod's own, which nothing else sets.
 func (r *pods) pushGateConditions(ctx context.Context, h, v *corev1.Pod) error {
 	update, changed := h.DeepCopy(), false
-	for _, g := range h.Spec.ReadinessGates {
-		want := findCondition(v.Status.Conditions, g.ConditionType)
+	for gate := range gateConditions(h) {
+		want := findCondition(v.Status.Conditions, gate)
 		if want == nil {
 			continue
 		}
-		switch have := findCondition(update.Status.Conditions, g.ConditionType); {
+		switch have := findCondition(update.Status.Conditions, gate); {
 		case have == nil:
 			update.Status.Conditions = append(update.Status.Conditions, *want)
 		case have.Status != want.Status || have.Reason != want.Reason || have.Message != want.Message:

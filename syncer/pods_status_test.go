@@ -87,3 +87,17 @@ func TestPodUpdateCarriesMutableFields(t *testing.T) {
 		t.Errorf("tolerations %+v", u.Spec.Tolerations)
 	}
 }
+
+// TestReadinessGateOnKubeletCondition: a tenant's readiness gate naming a kubelet condition
+// neither hides the host kubelet's Ready nor is written to the host pod.
+func TestReadinessGateOnKubeletCondition(t *testing.T) {
+	v := &corev1.Pod{Spec: corev1.PodSpec{ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodReady}}},
+		Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+	h := &corev1.Pod{Spec: v.Spec, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}}}}
+	if got := conditionsBack(h, v); len(got) != 1 || got[0].Status != corev1.ConditionFalse {
+		t.Errorf("conditions %+v: want the host kubelet's Ready=False", got)
+	}
+	if len(gateConditions(h)) != 0 {
+		t.Errorf("a Ready gate would be written to the host pod")
+	}
+}

@@ -187,11 +187,12 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 
 	used := newUsage(podLister)
 	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}, disabled: cfg.RealNodes}
-	podTokens := &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, useSecrets: cfg.TokenSecrets, expiry: map[string]time.Time{}}
+	podTokens := &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, useSecrets: cfg.TokenSecrets, stored: map[string]storedTokens{}}
 	if len(cfg.ServiceAccountKey) > 0 {
 		if podTokens.local, err = newLocalTokens(cfg.ServiceAccountKey, typed.Core().V1().ServiceAccounts().Lister(), vcs, log); err != nil {
 			return nil, fmt.Errorf("syncer: %w", err)
 		}
+		podTokens.local.nodes = typed.Core().V1().Nodes().Lister()
 	}
 	podKind := &pods{tctx: tctx, cfg: &cfg, virtual: vcs, host: hcs, services: svcLister, nodes: nodes, tokens: podTokens}
 	if rn != nil {
@@ -253,6 +254,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	controllers["pods"], hosted["Pod"] = pc, pc.hLister
 	podKind.hostPods = hPods.Lister()
 	podTokens.hostSecrets = controllers["secrets"].hLister
+	podTokens.renewLater = func(key string, after time.Duration) { pc.queue.AddAfter(key, after) }
 	var shared *hostStorageClasses
 	var sharedInf informers.SharedInformerFactory
 	if cfg.HostStorageClasses {

@@ -20,15 +20,17 @@ import (
 )
 
 const (
+	// tokenLifetime is the default token's (kube-api-access), as the kubelet asks for it.
 	tokenLifetime = time.Hour
-	// tokenRenewal: a token with less than this left is re-minted on the next reconcile (the
-	// informers resync every few minutes, so it always happens well before expiry).
-	tokenRenewal = 20 * time.Minute
+	// minRenewal: a token is re-minted once this much of it is left at most, and at 80% of its
+	// life as the kubelet does when that leaves more: the informers resync every five minutes.
+	minRenewal = 6 * time.Minute
 )
 
 // tokens mints virtual ServiceAccount tokens, bound to their virtual pod, for host pods: the host
-// kubelet cannot ask the virtual apiserver for them. The token travels in the host pod's own
-// annotations, or, with useSecrets, in a host Secret per pod.
+// kubelet cannot ask the virtual apiserver for them. The tokens travel in the host pod's own
+// annotations, or, with useSecrets, in a host Secret per pod; each projected source of its own
+// audience or lifetime has its own.
 type tokens struct {
 	tctx       translate.Context
 	virtual    kubernetes.Interface
@@ -37,82 +39,168 @@ type tokens struct {
 	useSecrets bool
 	// hostSecrets is the informer cache of the host Secrets vkube owns (set once the controllers exist).
 	hostSecrets cache.GenericLister
+	// renewLater reconciles a pod again when its tokens are due (set once the controllers exist).
+	renewLater func(key string, after time.Duration)
 	// local, when set, mints tokens without a TokenRequest once calibrated.
-	local  *localTokens
-	mu     sync.Mutex
-	expiry map[string]time.Time
+	local *localTokens
+	mu    sync.Mutex
+	// stored is what each token Secret holds: when it is due, and for which node.
+	stored map[string]storedTokens
+}
+
+type storedTokens struct {
+	renewAt time.Time
+	node    string
 }
 
 func secretName(hostPod string) string { return translate.SafeName(hostPod + "-token") }
 
-// ensure returns the pod's token (none when the pod mounts none). live is the host pod, whose
-// annotated token is kept while it is fresh, so that a restarted vkube does not rewrite every pod.
+// ensure returns the pod's tokens (none when the pod mounts none). live is the host pod, whose
+// annotated tokens are kept while they are fresh and name the pod's node, so that a restarted
+// vkube does not rewrite every pod.
 func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, live metav1.Object) (translate.Token, error) {
-	if !mountsToken(pod) {
+	specs := tokenSpecs(pod)
+	if len(specs) == 0 {
 		return translate.Token{}, nil
 	}
 	if !t.useSecrets {
-		if live != nil {
-			if jwt := live.GetAnnotations()[translate.AnnotationToken]; time.Until(tokenExpiry(jwt)) > tokenRenewal {
-				return translate.Token{JWT: jwt, CA: t.ca}, nil
+		jwts := map[string]string{}
+		for key, spec := range specs {
+			if live != nil {
+				if jwt := live.GetAnnotations()[translate.TokenAnnotation(key)]; jwt != "" {
+					if renewAt, node := tokenDue(jwt); time.Now().Before(renewAt) && t.boundAlike(pod, node) {
+						jwts[key] = jwt
+						t.renewAt(pod, renewAt)
+						continue
+					}
+				}
 			}
+			jwt, err := t.mint(ctx, pod, spec)
+			if err != nil {
+				return translate.Token{}, err
+			}
+			jwts[key] = jwt
 		}
-		jwt, _, err := t.mint(ctx, pod)
-		if err != nil {
-			return translate.Token{}, err
-		}
-		return translate.Token{JWT: jwt, CA: t.ca}, nil
+		return translate.Token{JWTs: jwts, CA: t.ca}, nil
 	}
 	name := secretName(hostPod)
 	t.mu.Lock()
-	exp, ok := t.expiry[name]
+	have, ok := t.stored[name]
 	t.mu.Unlock()
-	if ok && time.Until(exp) > tokenRenewal {
+	if ok && time.Now().Before(have.renewAt) && t.boundAlike(pod, have.node) {
 		return translate.Token{Secret: name}, nil
 	}
-	jwt, expiry, err := t.mint(ctx, pod)
-	if err != nil {
-		return translate.Token{}, err
+	jwts := map[string]string{}
+	var due time.Time
+	for key, spec := range specs {
+		jwt, err := t.mint(ctx, pod, spec)
+		if err != nil {
+			return translate.Token{}, err
+		}
+		jwts[key] = jwt
+		if renewAt, _ := tokenDue(jwt); due.IsZero() || renewAt.Before(due) {
+			due = renewAt
+		}
 	}
-	if err := t.store(ctx, pod, name, jwt); err != nil {
+	if err := t.store(ctx, pod, name, jwts); err != nil {
 		return translate.Token{}, err
 	}
 	t.mu.Lock()
-	t.expiry[name] = expiry
+	t.stored[name] = storedTokens{renewAt: due, node: pod.Spec.NodeName}
 	t.mu.Unlock()
 	return translate.Token{Secret: name}, nil
 }
 
-// mint returns a token bound to pod: signed here once calibrated, else from a TokenRequest.
-func (t *tokens) mint(ctx context.Context, pod *corev1.Pod) (string, time.Time, error) {
+// boundAlike: a token minted for the pod on node needs no new one for the pod's node now. A token
+// minted before the pod was bound lacks the node claims; it is replaced once bound when vkube
+// signs tokens itself (it adds them), and kept until due otherwise (an API server that adds no
+// node claims would have every pod rewritten on every sync).
+func (t *tokens) boundAlike(pod *corev1.Pod, node string) bool {
+	return node == pod.Spec.NodeName || (node == "" && (t.local == nil || !t.local.calibrated()))
+}
+
+// renewAt has the pod reconciled when a token is due, should no resync come first.
+func (t *tokens) renewAt(pod *corev1.Pod, at time.Time) {
+	if t.renewLater != nil {
+		t.renewLater(pod.Namespace+"/"+pod.Name, time.Until(at)+time.Second)
+	}
+}
+
+// mint returns a token of spec bound to pod: signed here once calibrated, else from a
+// TokenRequest (which calibrates the local signer with a token of the default audience).
+func (t *tokens) mint(ctx context.Context, pod *corev1.Pod, spec translate.TokenSpec) (string, error) {
+	lifetime := lifetimeOf(spec)
+	jwt, err := t.mintToken(ctx, pod, spec, lifetime)
+	if err == nil {
+		renewAt, _ := tokenDue(jwt)
+		t.renewAt(pod, renewAt)
+	}
+	return jwt, err
+}
+
+func (t *tokens) mintToken(ctx context.Context, pod *corev1.Pod, spec translate.TokenSpec, lifetime time.Duration) (string, error) {
 	if t.local != nil {
-		if jwt, expiry, ok, err := t.local.mint(ctx, pod, tokenLifetime); ok || err != nil {
-			return jwt, expiry, err
+		if jwt, _, ok, err := t.local.mint(ctx, pod, spec.Audience, lifetime); ok || err != nil {
+			return jwt, err
 		}
 	}
-	seconds := int64(tokenLifetime.Seconds())
-	tr, err := t.virtual.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, serviceAccountOf(pod), &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{
+	seconds := int64(lifetime.Seconds())
+	req := &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{
 		ExpirationSeconds: &seconds,
 		BoundObjectRef:    &authnv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-	}}, metav1.CreateOptions{})
+	}}
+	if spec.Audience != "" {
+		req.Spec.Audiences = []string{spec.Audience}
+	}
+	tr, err := t.virtual.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, serviceAccountOf(pod), req, metav1.CreateOptions{})
 	if err != nil {
-		return "", time.Time{}, err
+		return "", err
 	}
-	if t.local != nil {
-		t.local.learn(ctx, pod, tr.Status.Token, tokenLifetime)
+	if t.local != nil && spec.Audience == "" {
+		t.local.learn(ctx, pod, tr.Status.Token, lifetime)
 	}
-	return tr.Status.Token, tr.Status.ExpirationTimestamp.Time, nil
+	return tr.Status.Token, nil
+}
+
+// lifetimeOf is how long a token of spec lives: the source's expirationSeconds, and the
+// kubelet's hour for the default token.
+func lifetimeOf(spec translate.TokenSpec) time.Duration {
+	if spec.IsDefault() {
+		return tokenLifetime
+	}
+	return time.Duration(spec.ExpirationSeconds) * time.Second
+}
+
+// tokenSpecs are the tokens pod mounts, by the key each is kept under.
+func tokenSpecs(pod *corev1.Pod) map[string]translate.TokenSpec {
+	specs := map[string]translate.TokenSpec{}
+	for _, v := range pod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, s := range v.Projected.Sources {
+			if s.ServiceAccountToken != nil {
+				spec := translate.TokenSpecOf(s.ServiceAccountToken)
+				specs[translate.TokenKey(spec)] = spec
+			}
+		}
+	}
+	return specs
 }
 
 // store writes the token Secret, replacing an older one vkube owns.
-func (t *tokens) store(ctx context.Context, pod *corev1.Pod, name, token string) error {
+func (t *tokens) store(ctx context.Context, pod *corev1.Pod, name string, jwts map[string]string) error {
+	data := map[string][]byte{"ca.crt": t.ca, "namespace": []byte(pod.Namespace)}
+	for key, jwt := range jwts {
+		data[key] = []byte(jwt)
+	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: t.tctx.HostNamespace,
 			Labels: t.tctx.HostLabels(pod.Namespace, nil),
 			Annotations: map[string]string{translate.AnnotationName: pod.Name, translate.AnnotationNamespace: pod.Namespace,
 				translate.AnnotationUID: string(pod.UID), translate.AnnotationKind: tokenKind}},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{"token": []byte(token), "ca.crt": t.ca, "namespace": []byte(pod.Namespace)},
+		Data: data,
 	}
 	secrets := t.host.CoreV1().Secrets(t.tctx.HostNamespace)
 	_, err := secrets.Create(ctx, secret, metav1.CreateOptions{})
@@ -146,7 +234,7 @@ func (t *tokens) forget(ctx context.Context, pod *corev1.Pod, hostPod string) {
 	}
 	name := secretName(hostPod)
 	t.mu.Lock()
-	delete(t.expiry, name)
+	delete(t.stored, name)
 	t.mu.Unlock()
 	// The informer only holds Secrets vkube owns: one it does not hold is left alone.
 	obj, err := t.hostSecrets.ByNamespace(t.tctx.HostNamespace).Get(name)
@@ -161,36 +249,27 @@ func (t *tokens) forget(ctx context.Context, pod *corev1.Pod, hostPod string) {
 	_ = t.host.CoreV1().Secrets(t.tctx.HostNamespace).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 }
 
-// tokenExpiry reads the exp claim of a JWT vkube minted (zero when it cannot): only to decide
-// when to renew, never to trust it.
-func tokenExpiry(jwt string) time.Time {
+// tokenDue reads when a JWT vkube minted is due for renewal, and the node it is bound to (zero
+// and "" when it cannot): only to decide when to renew, never to trust it.
+func tokenDue(jwt string) (time.Time, string) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return time.Time{}
+		return time.Time{}, ""
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, ""
 	}
 	var claims struct {
-		Exp int64 `json:"exp"`
+		Exp, Iat   int64
+		Kubernetes struct {
+			Node struct{ Name string }
+		} `json:"kubernetes.io"`
 	}
-	if json.Unmarshal(payload, &claims) != nil {
-		return time.Time{}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= claims.Iat {
+		return time.Time{}, ""
 	}
-	return time.Unix(claims.Exp, 0)
-}
-
-func mountsToken(pod *corev1.Pod) bool {
-	for _, v := range pod.Spec.Volumes {
-		if v.Projected == nil {
-			continue
-		}
-		for _, s := range v.Projected.Sources {
-			if s.ServiceAccountToken != nil {
-				return true
-			}
-		}
-	}
-	return false
+	exp, lifetime := time.Unix(claims.Exp, 0), time.Duration(claims.Exp-claims.Iat)*time.Second
+	window := max(lifetime/5, minRenewal)
+	return exp.Add(-min(window, lifetime/2)), claims.Kubernetes.Node.Name
 }

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,7 +78,7 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	spec.Overhead = nil
 	if spec.Hostname == "" {
 		// Apps see their virtual pod name as hostname, not the translated host name.
-		spec.Hostname = SafeName(v.Name)
+		spec.Hostname = podHostname(v.Name)
 	}
 	links := spec.EnableServiceLinks == nil || *spec.EnableServiceLinks
 	spec.EnableServiceLinks = ptrBool(false)
@@ -126,13 +127,15 @@ func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
 			rewriteFieldRef(vol.DownwardAPI.Items[i].FieldRef)
 		}
 	case vol.Projected != nil:
-		isToken := false
 		var sources []corev1.VolumeProjection
 		for _, s := range vol.Projected.Sources {
 			switch {
 			case s.ServiceAccountToken != nil:
-				isToken = true
-				sources = append(sources, p.Token.source(s.ServiceAccountToken.Path, "token"))
+				key := TokenKey(TokenSpecOf(s.ServiceAccountToken))
+				if !p.Token.minted(key) {
+					return fmt.Errorf("volume %s needs a service account token but none was minted", vol.Name)
+				}
+				sources = append(sources, p.Token.source(s.ServiceAccountToken.Path, key))
 			case s.ConfigMap != nil && s.ConfigMap.Name == "kube-root-ca.crt":
 				sources = append(sources, p.Token.source("ca.crt", "ca.crt"))
 			case s.ConfigMap != nil:
@@ -151,9 +154,6 @@ func (p Pod) volume(vol *corev1.Volume, v *corev1.Pod) error {
 			}
 		}
 		vol.Projected.Sources = sources
-		if isToken && !p.Token.minted() {
-			return fmt.Errorf("volume %s needs a service account token but none was minted", vol.Name)
-		}
 	}
 	return nil
 }
@@ -216,3 +216,10 @@ func rewriteFieldRef(f *corev1.ObjectFieldSelector) {
 }
 
 func ptrBool(b bool) *bool { return &b }
+
+// podHostname is the hostname a pod of this name gets. A kubelet uses the name itself, but
+// spec.hostname must be one DNS label: a dotted name (web.v1) gets its dots as dashes, and a long
+// one is shortened, where the host would refuse the pod.
+func podHostname(name string) string {
+	return SafeName(strings.ReplaceAll(name, ".", "-"))
+}

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 func virtualPod() *corev1.Pod {
@@ -107,7 +108,7 @@ func TestHostPodPriorityClass(t *testing.T) {
 func TestHostPodInlineToken(t *testing.T) {
 	v := virtualPod()
 	v.Annotations = map[string]string{AnnotationToken: "forged"}
-	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, Token: Token{JWT: "a.b.c", CA: []byte("PEM")}}
+	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}, Token: Token{JWTs: map[string]string{"token": "a.b.c"}, CA: []byte("PEM")}}
 	h, err := p.HostPod(v)
 	if err != nil {
 		t.Fatal(err)
@@ -124,5 +125,18 @@ func TestHostPodInlineToken(t *testing.T) {
 		if s.Secret != nil {
 			t.Errorf("a Secret source with an inline token: %+v", s)
 		}
+	}
+}
+
+// TestDottedPodNameHostname: a pod named web.v1 is valid, but spec.hostname "web.v1" is not: the
+// host would refuse the twin.
+func TestDottedPodNameHostname(t *testing.T) {
+	p := Pod{Context: Context{VCluster: "vc", HostNamespace: "host-ns"}}
+	h, err := p.HostPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web.v1", Namespace: "team"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := validation.IsDNS1123Label(h.Spec.Hostname); len(errs) != 0 || h.Spec.Hostname != "web-v1" {
+		t.Errorf("hostname %q: %v", h.Spec.Hostname, errs)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"vkube.io/vkube/syncer/translate"
 	"vkube.io/vkube/test/images"
 )
 
@@ -26,16 +27,42 @@ import (
 // a Job ignoring disruptions by its podFailurePolicy, activeDeadlineSeconds set on a running pod,
 // `kubectl debug`'s ephemeral container and its logs, and a readiness gate the tenant sets.
 func TestPodLifecycleFidelity(t *testing.T) {
-	v, _, _ := startOnHost(t, "fidelity")
+	v, hc, hostNS := startOnHost(t, "fidelity")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	vc := v.Client()
 	t.Run("eviction replaces a StatefulSet pod", func(t *testing.T) { evictStatefulSetPod(ctx, t, vc) })
 	t.Run("a Job ignores an eviction by its podFailurePolicy", func(t *testing.T) { evictJobPod(ctx, t, vc) })
 	t.Run("activeDeadlineSeconds set on a running pod fails it", func(t *testing.T) { deadlineOnRunningPod(ctx, t, vc) })
-	t.Run("kubectl debug runs an ephemeral container", func(t *testing.T) { debugContainer(ctx, t, vc, v.Kubeconfig()) })
+	t.Run("kubectl debug runs an ephemeral container", func(t *testing.T) { debugContainer(ctx, t, vc, hc, hostNS, v.Kubeconfig()) })
 	t.Run("a readiness gate the tenant sets makes the pod Ready", func(t *testing.T) { readinessGate(ctx, t, vc) })
 	t.Run("host events read in virtual names", func(t *testing.T) { eventsInVirtualNames(ctx, t, vc) })
+	t.Run("the node proxy reaches vkube's kubelet, not the host's", func(t *testing.T) { nodeProxy(ctx, t, vc) })
+	t.Run("a dotted pod name runs", func(t *testing.T) {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web.v1", Labels: map[string]string{"app": "dotted"}}, Spec: helloSpec()}
+		if _, err := vc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		runningPod(ctx, t, vc, "default", "app=dotted")
+	})
+}
+
+// nodeProxy: `kubectl get --raw /api/v1/nodes/NODE/proxy/...` answers from vkube's kubelet
+// endpoint: its health, and a clear refusal of the host node's own stats.
+func nodeProxy(ctx context.Context, t *testing.T, vc kubernetes.Interface) {
+	p, err := vc.CoreV1().Pods("default").Get(ctx, "gated", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := func(path string) ([]byte, error) {
+		return vc.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/" + p.Spec.NodeName + "/proxy/" + path).DoRaw(ctx)
+	}
+	if out, err := proxy("healthz"); err != nil || string(out) != "ok" {
+		t.Errorf("node proxy healthz: %q %v", out, err)
+	}
+	if out, err := proxy("stats/summary"); err == nil || !strings.Contains(err.Error()+string(out), "vkube kubelet") {
+		t.Errorf("node proxy stats/summary: %q %v; want vkube's refusal", out, err)
+	}
 }
 
 // eventsInVirtualNames: the host scheduler's event about the gated pod's twin, as the tenant
@@ -173,7 +200,7 @@ func deadlineOnRunningPod(ctx context.Context, t *testing.T, vc kubernetes.Inter
 	})
 }
 
-func debugContainer(ctx context.Context, t *testing.T, vc kubernetes.Interface, kubeconfig string) {
+func debugContainer(ctx context.Context, t *testing.T, vc, hc kubernetes.Interface, hostNS, kubeconfig string) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "debugged", Labels: map[string]string{"app": "debugged"}}, Spec: helloSpec()}
 	if _, err := vc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -198,6 +225,20 @@ func debugContainer(ctx context.Context, t *testing.T, vc kubernetes.Interface, 
 		t.Errorf("ephemeral container statuses %+v", p.Status.EphemeralContainerStatuses)
 	}
 	t.Logf("the debugger resolved kubernetes.default:\n%s", logs)
+
+	// The attack: a privileged debug container (kubectl debug --profile=sysadmin) onto the node.
+	out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "debug", "debugged", "--image", images.Hello.Ref, "--profile", "sysadmin",
+		"--image-pull-policy", "IfNotPresent", "--container", "root", "--", "/hello", "lookup", "kubernetes.default").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl debug --profile=sysadmin: %v\n%s", err, out)
+	}
+	poll(ctx, t, "SyncError for the privileged debug container", func() bool {
+		return hasEvent(ctx, vc, "default", "debugged", "SyncError", "privileged")
+	})
+	twin, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName("debugged", "default", "fidelity"), metav1.GetOptions{})
+	if err != nil || twin.DeletionTimestamp != nil || len(twin.Spec.EphemeralContainers) != 1 || twin.Status.Phase != corev1.PodRunning {
+		t.Fatalf("the host twin after the refused debug container: %v %+v", err, twin)
+	}
 }
 
 func readinessGate(ctx context.Context, t *testing.T, vc kubernetes.Interface) {

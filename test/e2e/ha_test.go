@@ -65,6 +65,10 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 		etcdLeader: func(ctx context.Context) string { return etcdLeader(ctx, t, hc, ns, name) }}
 	h.servicesThroughEveryReplica(ctx, t, c, "before")
 	h.syncerSuite(ctx, t, c)
+	api := serviceConfig(ctx, t, c, hc, ns, name)
+	projectedTokenAudience(ctx, t, h.vc, func(ctx context.Context, pod string, cmd ...string) (string, error) {
+		return execWith(ctx, api, "default", pod, cmd...)
+	})
 	h.mappedHostService(ctx, t, c, "echo.kube-system")
 	h.failovers(ctx, t, kills)
 	// The failovers killed the syncer's Lease holder: the webhook holds through the new one too.
