@@ -56,8 +56,8 @@ var (
 var Access = []AccessRule{
 	{Always, false, "", []string{"pods"}, readWrite,
 		"syncer pods controller (informer, create, update, get, delete) and pods.finalize (delete)"},
-	{Always, false, "", []string{"pods/status", "pods/ephemeralcontainers"}, []string{"update"},
-		"syncer pods: pushGateConditions (readiness gate conditions the tenant sets) and updateSubresources (`kubectl debug`'s ephemeral containers)"},
+	{Always, false, "", []string{"pods/status", "pods/ephemeralcontainers", "pods/resize"}, []string{"update"},
+		"syncer pods: pushGateConditions (readiness gate conditions the tenant sets) and updateSubresources (`kubectl debug`'s ephemeral containers, in-place resize)"},
 	{Always, false, "", []string{"pods/log"}, []string{"get"},
 		"syncer.ServeKubelet: containerLogs proxied to the twin's log"},
 	{Always, false, "", []string{"pods/exec", "pods/attach", "pods/portforward"}, []string{"get", "create"},

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 )
 
@@ -99,5 +100,23 @@ func TestReadinessGateOnKubeletCondition(t *testing.T) {
 	}
 	if len(gateConditions(h)) != 0 {
 		t.Errorf("a Ready gate would be written to the host pod")
+	}
+}
+
+// TestResizedOnlyWhatTheTenantSets: a resize changes the resources the virtual pod sets; a host
+// default the tenant never set (a LimitRange's memory limit) neither triggers one nor is dropped.
+func TestResizedOnlyWhatTheTenantSets(t *testing.T) {
+	res := func(req, lim corev1.ResourceList) corev1.PodSpec {
+		return corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: req, Limits: lim}}}}
+	}
+	live := &corev1.Pod{Spec: res(corev1.ResourceList{"cpu": resource.MustParse("100m")}, corev1.ResourceList{"memory": resource.MustParse("512Mi")})}
+	same := &corev1.Pod{Spec: res(corev1.ResourceList{"cpu": resource.MustParse("0.1")}, nil)}
+	if _, ok := resized(same, live); ok {
+		t.Errorf("a resize of resources that did not change")
+	}
+	more := &corev1.Pod{Spec: res(corev1.ResourceList{"cpu": resource.MustParse("150m")}, nil)}
+	u, ok := resized(more, live)
+	if c := u.Spec.Containers[0].Resources; !ok || c.Requests.Cpu().MilliValue() != 150 || c.Limits.Memory().String() != "512Mi" {
+		t.Errorf("resize %v: %+v", ok, c)
 	}
 }

@@ -46,19 +46,53 @@ func hasToleration(ts []corev1.Toleration, t corev1.Toleration) bool {
 	return false
 }
 
-// updateSubresources adds the virtual pod's new ephemeral containers (`kubectl debug`) to the
-// host pod, through the subresource a plain update ignores. It runs before the update that
-// records the new desired state, so a refusal is retried.
+// updateSubresources brings what a plain update ignores to the host pod, each through its
+// subresource: the virtual pod's new ephemeral containers (`kubectl debug`) and an in-place
+// resize of its containers' resources. It runs before the update that records the new desired
+// state, so a refusal is retried.
 func (r *pods) updateSubresources(ctx context.Context, desiredObj, liveObj runtime.Object) (runtime.Object, error) {
 	desired, live := desiredObj.(*corev1.Pod), liveObj.(*corev1.Pod)
-	if len(desired.Spec.EphemeralContainers) <= len(live.Spec.EphemeralContainers) {
-		return live, nil
+	pods := r.host.CoreV1().Pods(live.Namespace)
+	if len(desired.Spec.EphemeralContainers) > len(live.Spec.EphemeralContainers) {
+		u := live.DeepCopy()
+		u.Spec.EphemeralContainers = desired.Spec.EphemeralContainers
+		updated, err := pods.UpdateEphemeralContainers(ctx, live.Name, u, metav1.UpdateOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("ephemeral containers: %w", err)
+		}
+		live = updated
 	}
-	u := live.DeepCopy()
-	u.Spec.EphemeralContainers = desired.Spec.EphemeralContainers
-	updated, err := r.host.CoreV1().Pods(live.Namespace).UpdateEphemeralContainers(ctx, live.Name, u, metav1.UpdateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("ephemeral containers: %w", err)
+	if u, ok := resized(desired, live); ok {
+		updated, err := pods.UpdateResize(ctx, live.Name, u, metav1.UpdateOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("resize: %w", err)
+		}
+		live = updated
 	}
-	return updated, nil
+	return live, nil
+}
+
+// resized is live with the resources desired sets, when they differ. Only what the virtual pod
+// sets counts: the host's admission may have added defaults (a LimitRange) the tenant never saw.
+func resized(desired, live *corev1.Pod) (*corev1.Pod, bool) {
+	u, changed := live.DeepCopy(), false
+	for i := range u.Spec.Containers {
+		if i >= len(desired.Spec.Containers) {
+			break
+		}
+		want, have := desired.Spec.Containers[i].Resources, &u.Spec.Containers[i].Resources
+		for _, pair := range []struct{ want, have *corev1.ResourceList }{{&want.Requests, &have.Requests}, {&want.Limits, &have.Limits}} {
+			for name, q := range *pair.want {
+				if cur, ok := (*pair.have)[name]; ok && cur.Equal(q) {
+					continue
+				}
+				if *pair.have == nil {
+					*pair.have = corev1.ResourceList{}
+				}
+				(*pair.have)[name] = q
+				changed = true
+			}
+		}
+	}
+	return u, changed
 }

@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -38,6 +39,7 @@ func TestPodLifecycleFidelity(t *testing.T) {
 	t.Run("a readiness gate the tenant sets makes the pod Ready", func(t *testing.T) { readinessGate(ctx, t, vc) })
 	t.Run("host events read in virtual names", func(t *testing.T) { eventsInVirtualNames(ctx, t, vc) })
 	t.Run("the node proxy reaches vkube's kubelet, not the host's", func(t *testing.T) { nodeProxy(ctx, t, vc) })
+	t.Run("an in-place resize reaches the host pod", func(t *testing.T) { resizeInPlace(ctx, t, vc, hc, hostNS) })
 	t.Run("a dotted pod name runs", func(t *testing.T) {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web.v1", Labels: map[string]string{"app": "dotted"}}, Spec: helloSpec()}
 		if _, err := vc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -259,5 +261,31 @@ func readinessGate(ctx context.Context, t *testing.T, vc kubernetes.Interface) {
 	poll(ctx, t, "the gated pod Ready", func() bool {
 		p, err := vc.CoreV1().Pods("default").Get(ctx, "gated", metav1.GetOptions{})
 		return err == nil && hasPodCondition(p, corev1.PodReady)
+	})
+}
+
+func resizeInPlace(ctx context.Context, t *testing.T, vc, hc kubernetes.Interface, hostNS string) {
+	spec := helloSpec()
+	spec.Containers[0].Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("64Mi")}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "resized", Labels: map[string]string{"app": "resized"}}, Spec: spec}
+	if _, err := vc.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := runningPod(ctx, t, vc, "default", "app=resized")
+	p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("150m")
+	p.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("300m")
+	if _, err := vc.CoreV1().Pods("default").UpdateResize(ctx, "resized", &p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(ctx, t, "the host pod resized", func() bool {
+		h, err := hc.CoreV1().Pods(hostNS).Get(ctx, translate.HostName("resized", "default", "fidelity"), metav1.GetOptions{})
+		return err == nil && h.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() == 150 && h.Spec.Containers[0].Resources.Limits.Cpu().MilliValue() == 300
+	})
+	poll(ctx, t, "the resize in the virtual pod's status", func() bool {
+		v, err := vc.CoreV1().Pods("default").Get(ctx, "resized", metav1.GetOptions{})
+		return err == nil && len(v.Status.ContainerStatuses) == 1 && v.Status.ContainerStatuses[0].Resources != nil &&
+			v.Status.ContainerStatuses[0].Resources.Requests.Cpu().MilliValue() == 150
 	})
 }
