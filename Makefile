@@ -80,6 +80,7 @@ soak: test-deps build image
 lint:
 	gofmt -l $$(git ls-files '*.go') | (! grep .)
 	go vet ./...
+	hack/check-imports.sh
 
 clean:
 	rm -rf bin .vkube

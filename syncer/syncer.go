@@ -142,7 +142,6 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	typed := informers.NewSharedInformerFactory(vcs, resync)
 	hostTyped := informers.NewSharedInformerFactoryWithOptions(hcs, resync, informers.WithNamespace(cfg.HostNamespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name }))
-	podLister := typed.Core().V1().Pods().Lister()
 	svcLister := typed.Core().V1().Services().Lister()
 
 	broadcaster := record.NewBroadcaster()
@@ -185,7 +184,10 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		return nil, fmt.Errorf("syncer: endpoint slice indexes: %w", err)
 	}
 
-	used := newUsage(podLister)
+	used, err := newUsage(typed.Core().V1().Pods().Informer())
+	if err != nil {
+		return nil, fmt.Errorf("syncer: pod usage index: %w", err)
+	}
 	nodes := &fakeNodes{virtual: vcs, address: cfg.KubeletAddress, port: cfg.KubeletPort, log: log, known: map[string]bool{}, disabled: cfg.RealNodes}
 	podTokens := &tokens{tctx: tctx, virtual: vcs, host: hcs, ca: cfg.VirtualCA, useSecrets: cfg.TokenSecrets, stored: map[string]storedTokens{}}
 	if len(cfg.ServiceAccountKey) > 0 {
