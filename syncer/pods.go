@@ -131,7 +131,8 @@ func (r *pods) finalize(ctx context.Context, virtual, liveObj runtime.Object) er
 				return err
 			}
 		}
-		if back := statusBack(live, vu); back != nil {
+		// Only this pod's own twin tells its story (an earlier pod's of the name goes too).
+		if back := statusBack(live, vu); back != nil && translate.IdentityOf("Pod", vu).Match(live.Annotations) == translate.Same {
 			if _, err := r.virtual.CoreV1().Pods(vu.Namespace).UpdateStatus(ctx, back, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return err
 			}
