@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/certs"
+	"vkube.io/vkube/clusterdns"
 	"vkube.io/vkube/config"
 	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
@@ -158,8 +159,8 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 		return err
 	}
 	domain := orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local")
-	daddr, err := syncer.ServeDNS(ctx, syncer.DNSConfig{Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.DNSPort)), ClusterDomain: domain,
-		Upstream: upstreamDNS(), Virtual: vcs, Logger: log})
+	daddr, err := clusterdns.Serve(ctx, clusterdns.Config{Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.DNSPort)), ClusterDomain: domain,
+		Upstream: upstreamDNS(), Kubeconfig: s.Kubeconfig, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -246,6 +246,9 @@ func (s *syncRun) direct(ctx context.Context) error {
 	if s.res.Running, err = c.running(ctx, s.o); err != nil {
 		errs = append(errs, err)
 	}
+	if s.res.DNS, err = s.dns(ctx, c); err != nil {
+		errs = append(errs, fmt.Errorf("dns: %w", err))
+	}
 	return errors.Join(errs...)
 }
 

@@ -25,6 +25,8 @@ type syncResult struct {
 	Running *latencies `json:",omitempty"`
 	// Lifecycle: host API requests of virtual pods from create to gone.
 	Lifecycle *lifecycleResult `json:",omitempty"`
+	// DNS: questions per second to vkube's DNS and to the host's CoreDNS.
+	DNS *dnsResult `json:",omitempty"`
 }
 
 // batchResult is one batch of pods created from several goroutines.
@@ -137,7 +139,7 @@ func (x *syncResult) rows() []row {
 		rw.Vkube = fmt.Sprintf("%.2f (%s)", x.Lifecycle.PerPod, perPodKinds(x.Lifecycle.ByKind, x.Lifecycle.Pods))
 		rw.Target = verdict("report; ≤ 6", x.Lifecycle.PerPod <= 6)
 	}
-	return append(out, rw)
+	return append(append(out, rw), x.dnsRows()...)
 }
 
 // perPodKinds is "create pods 1, create secrets 1, …", most frequent first.

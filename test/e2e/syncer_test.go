@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -16,9 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/binaries"
@@ -238,22 +235,7 @@ func hostExec(ctx context.Context, t *testing.T, ns, pod string, cmd ...string) 
 }
 
 func execWith(ctx context.Context, cfg *rest.Config, ns, pod string, cmd ...string) (string, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return "", err
-	}
-	req := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "hello", Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	exec, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
-	if err != nil {
-		return "", err
-	}
-	var out, errOut bytes.Buffer
-	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
-	if err != nil {
-		return out.String() + errOut.String(), fmt.Errorf("exec %v: %w (%s)", cmd, err, errOut.String())
-	}
-	return out.String(), nil
+	return framework.Exec(ctx, cfg, ns, pod, "hello", cmd...)
 }
 
 func poll(ctx context.Context, t *testing.T, what string, cond func() bool) {
