@@ -74,8 +74,8 @@ func Serve(ctx context.Context, cfg Config) (net.Addr, error) {
 }
 
 // Corefile is the CoreDNS configuration: kubeadm's default for the cluster domain (pod records
-// only for pods that exist: "verified", where kubeadm keeps the older "insecure"), and a short
-// TTL and no cache for the cluster domain, which the syncer changes under the pods' feet.
+// only for pods that exist: "verified", where kubeadm keeps the older "insecure"), with a 5 s TTL
+// for the cluster's records, which the cache keeps no longer.
 func Corefile(cfg Config, host string, port int) string {
 	domain := strings.TrimSuffix(cfg.ClusterDomain, ".")
 	return fmt.Sprintf(`.:%d {
@@ -89,10 +89,7 @@ func Corefile(cfg Config, host string, port int) string {
         ttl 5
     }
     forward . %s
-    cache 30 {
-        disable success %s
-        disable denial %s
-    }
+    cache 30
 }
-`, port, host, domain, cfg.Kubeconfig, cfg.Upstream, domain, domain)
+`, port, host, domain, cfg.Kubeconfig, cfg.Upstream)
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // dnsQueries is how many A questions each side asks per protocol.
-const dnsQueries = 4000
+const dnsQueries = 20000
 
 // dnsResult is issue 14's DNS figure: A questions per second from one pod, over UDP and TCP, to
 // the virtual cluster's DNS about a virtual Service, and to the host's CoreDNS about its twin.
@@ -38,11 +38,12 @@ func (s *syncRun) dns(ctx context.Context, c *syncCluster) (*dnsResult, error) {
 	if err := c.virtualNamespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	vpod, err := dnsClient(ctx, c.vc, ns)
+	vpod, err := dnsClient(ctx, c.vc, ns, "dnsbench")
 	if err != nil {
 		return nil, fmt.Errorf("virtual: %w", err)
 	}
-	hpod, err := dnsClient(ctx, s.hc, c.name)
+	// Its own name on the host: the virtual pod's twin there carries the virtual labels.
+	hpod, err := dnsClient(ctx, s.hc, c.name, "dnsprobe")
 	if err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
@@ -77,15 +78,15 @@ func (s *syncRun) dns(ctx context.Context, c *syncCluster) (*dnsResult, error) {
 	return r, nil
 }
 
-// dnsClient runs the Service dnsbench and a hello pod behind it in ns, and returns the pod's name
+// dnsClient runs the Service name and a hello pod behind it in ns, and returns the pod's name
 // once it runs.
-func dnsClient(ctx context.Context, cs kubernetes.Interface, ns string) (string, error) {
-	labels := map[string]string{"app": "dnsbench"}
-	if _, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "dnsbench"}, Spec: corev1.ServiceSpec{
+func dnsClient(ctx context.Context, cs kubernetes.Interface, ns, name string) (string, error) {
+	labels := map[string]string{"app": name}
+	if _, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.ServiceSpec{
 		Selector: labels, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}, metav1.CreateOptions{}); err != nil {
 		return "", err
 	}
-	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "dnsbench"}, Spec: appsv1.DeploymentSpec{
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{
 		Replicas: ptr.To(int32(1)), Selector: &metav1.LabelSelector{MatchLabels: labels},
 		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "hello", Image: images.Hello.Ref, ImagePullPolicy: corev1.PullIfNotPresent}}}}}}, metav1.CreateOptions{}); err != nil {
@@ -93,7 +94,7 @@ func dnsClient(ctx context.Context, cs kubernetes.Interface, ns string) (string,
 	}
 	var pod string
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=dnsbench"})
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
 		if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.Phase != corev1.PodRunning {
 			return false, nil
 		}

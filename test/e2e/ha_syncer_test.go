@@ -79,6 +79,12 @@ func (h haCluster) syncerChecks(ctx context.Context, t *testing.T, via string, c
 		out, err := execWith(pctx, cfg, ns, pod.Name, "/hello", "lookup", "hello."+ns+".svc.cluster.local")
 		return err == nil && strings.Contains(out, svc.Spec.ClusterIP)
 	})
+	for _, network := range []string{"udp", "tcp"} {
+		poll(pctx, t, "an A record over "+network+" from the pod through "+via, func() bool {
+			out, err := execWith(pctx, cfg, ns, pod.Name, "/hello", "dig", network, "A", "hello."+ns+".svc.cluster.local")
+			return err == nil && strings.TrimSpace(out) == "NOERROR\nA "+svc.Spec.ClusterIP
+		})
+	}
 	poll(pctx, t, "the Service from the pod through "+via, func() bool {
 		out, err := execWith(pctx, cfg, ns, pod.Name, "/hello", "get", "http://hello/")
 		return err == nil && strings.Contains(out, "200 OK")
