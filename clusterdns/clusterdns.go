@@ -73,9 +73,12 @@ func Serve(ctx context.Context, cfg Config) (net.Addr, error) {
 	return &net.UDPAddr{IP: net.ParseIP(host), Port: port}, nil
 }
 
-// Corefile is the CoreDNS configuration: kubeadm's default for the cluster domain (pod records
-// only for pods that exist: "verified", where kubeadm keeps the older "insecure"), with a 5 s TTL
-// for the cluster's records, which the cache keeps no longer.
+// Corefile is the CoreDNS configuration: kubeadm's default for the cluster domain, with a 5 s TTL
+// for the cluster's records, which the cache keeps no longer, and two changes for the tenant
+// boundary. Pod records only for pods that exist ("verified", where kubeadm keeps the older
+// "insecure"). Reverse lookups answer for this cluster's own addresses only, without kubeadm's
+// fallthrough to the host's DNS, which would name any host Service or pod by its IP, another
+// tenant's twins included.
 func Corefile(cfg Config, host string, port int) string {
 	domain := strings.TrimSuffix(cfg.ClusterDomain, ".")
 	return fmt.Sprintf(`.:%d {
@@ -85,7 +88,6 @@ func Corefile(cfg Config, host string, port int) string {
     kubernetes %s in-addr.arpa ip6.arpa {
         kubeconfig %s
         pods verified
-        fallthrough in-addr.arpa ip6.arpa
         ttl 5
     }
     forward . %s

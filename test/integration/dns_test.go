@@ -61,7 +61,7 @@ func TestClusterDNSRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	upstream := hostDNS(t, map[string]string{"outside.test.": "192.0.2.1"})
+	upstream := hostDNS(t, map[string]string{"outside.test.": "192.0.2.1", "1.0.0.10.in-addr.arpa.": "192.0.2.2"})
 	addr, err := clusterdns.Serve(ctx, clusterdns.Config{Listen: "127.0.0.1:0", ClusterDomain: "cluster.local", Upstream: upstream, Kubeconfig: v.Kubeconfig()})
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +85,8 @@ func TestClusterDNSRecords(t *testing.T) {
 		{dns.TypeA, "10-1-2-4.dns.pod.cluster.local.", "NOERROR A 10.1.2.4"},
 		{dns.TypeA, "10-9-9-9.dns.pod.cluster.local.", "NXDOMAIN"},
 		{dns.TypePTR, reverse, "NOERROR PTR web.dns.svc.cluster.local."},
+		// The host's DNS would name the host's own addresses: a tenant gets no answer about them.
+		{dns.TypePTR, "1.0.0.10.in-addr.arpa.", "NXDOMAIN"},
 		{dns.TypeA, "outside.test.", "NOERROR A 192.0.2.1"},
 	}
 	for _, network := range []string{"udp", "tcp"} {
