@@ -25,6 +25,8 @@ const (
 	// minRenewal: a token is re-minted once this much of it is left at most, and at 80% of its
 	// life as the kubelet does when that leaves more: the informers resync every five minutes.
 	minRenewal = 6 * time.Minute
+	// nodeClaimDelay: a token minted before its pod was bound gets the node claims this long after.
+	nodeClaimDelay = 30 * time.Second
 )
 
 // tokens mints virtual ServiceAccount tokens, bound to their virtual pod, for host pods: the host
@@ -51,6 +53,7 @@ type tokens struct {
 type storedTokens struct {
 	renewAt time.Time
 	node    string
+	issued  time.Time
 }
 
 func secretName(hostPod string) string { return translate.SafeName(hostPod + "-token") }
@@ -68,9 +71,10 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 		for key, spec := range specs {
 			if live != nil {
 				if jwt := live.GetAnnotations()[translate.TokenAnnotation(key)]; jwt != "" {
-					if renewAt, node := tokenDue(jwt); time.Now().Before(renewAt) && t.boundAlike(pod, node) {
+					renewAt, node, issued := tokenDue(jwt)
+					if due := t.replaceAt(pod, renewAt, node, issued); time.Now().Before(due) {
 						jwts[key] = jwt
-						t.renewAt(pod, renewAt)
+						t.renewAt(pod, due)
 						continue
 					}
 				}
@@ -87,7 +91,7 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 	t.mu.Lock()
 	have, ok := t.stored[name]
 	t.mu.Unlock()
-	if ok && time.Now().Before(have.renewAt) && t.boundAlike(pod, have.node) {
+	if ok && time.Now().Before(t.replaceAt(pod, have.renewAt, have.node, have.issued)) {
 		return translate.Token{Secret: name}, nil
 	}
 	jwts := map[string]string{}
@@ -98,7 +102,7 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 			return translate.Token{}, err
 		}
 		jwts[key] = jwt
-		if renewAt, _ := tokenDue(jwt); due.IsZero() || renewAt.Before(due) {
+		if renewAt, _, _ := tokenDue(jwt); due.IsZero() || renewAt.Before(due) {
 			due = renewAt
 		}
 	}
@@ -106,17 +110,33 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 		return translate.Token{}, err
 	}
 	t.mu.Lock()
-	t.stored[name] = storedTokens{renewAt: due, node: pod.Spec.NodeName}
+	t.stored[name] = storedTokens{renewAt: due, node: pod.Spec.NodeName, issued: time.Now()}
 	t.mu.Unlock()
 	return translate.Token{Secret: name}, nil
 }
 
-// boundAlike: a token minted for the pod on node needs no new one for the pod's node now. A token
-// minted before the pod was bound lacks the node claims; it is replaced once bound when vkube
-// signs tokens itself (it adds them), and kept until due otherwise (an API server that adds no
-// node claims would have every pod rewritten on every sync).
-func (t *tokens) boundAlike(pod *corev1.Pod, node string) bool {
-	return node == pod.Spec.NodeName || (node == "" && (t.local == nil || !t.local.calibrated()))
+// replaceAt is when a token of the pod, due for renewal at renewAt, minted at issued for the pod
+// on node, is replaced. A token minted before the pod was bound lacks the node claims: when vkube
+// signs tokens itself (it adds them) it is replaced nodeClaimDelay after it was minted, so that a
+// burst of pods, or a pod that lives seconds, costs no second host write; otherwise it is kept
+// until due (an API server that adds no node claims would have every pod rewritten on every sync).
+func (t *tokens) replaceAt(pod *corev1.Pod, renewAt time.Time, node string, issued time.Time) time.Time {
+	switch {
+	case node == pod.Spec.NodeName:
+		return renewAt
+	case node == "" && t.local != nil && t.local.calibrated():
+		return minTime(renewAt, issued.Add(nodeClaimDelay))
+	case node == "":
+		return renewAt
+	}
+	return time.Time{} // bound to another node: replaced now
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // renewAt has the pod reconciled when a token is due, should no resync come first.
@@ -132,7 +152,7 @@ func (t *tokens) mint(ctx context.Context, pod *corev1.Pod, spec translate.Token
 	lifetime := lifetimeOf(spec)
 	jwt, err := t.mintToken(ctx, pod, spec, lifetime)
 	if err == nil {
-		renewAt, _ := tokenDue(jwt)
+		renewAt, _, _ := tokenDue(jwt)
 		t.renewAt(pod, renewAt)
 	}
 	return jwt, err
@@ -249,16 +269,16 @@ func (t *tokens) forget(ctx context.Context, pod *corev1.Pod, hostPod string) {
 	_ = t.host.CoreV1().Secrets(t.tctx.HostNamespace).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 }
 
-// tokenDue reads when a JWT vkube minted is due for renewal, and the node it is bound to (zero
-// and "" when it cannot): only to decide when to renew, never to trust it.
-func tokenDue(jwt string) (time.Time, string) {
+// tokenDue reads when a JWT vkube minted is due for renewal, the node it is bound to and when it
+// was minted (zero and "" when it cannot): only to decide when to renew, never to trust it.
+func tokenDue(jwt string) (renewAt time.Time, node string, issued time.Time) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return time.Time{}, ""
+		return time.Time{}, "", time.Time{}
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return time.Time{}, ""
+		return time.Time{}, "", time.Time{}
 	}
 	var claims struct {
 		Exp, Iat   int64
@@ -267,9 +287,9 @@ func tokenDue(jwt string) (time.Time, string) {
 		} `json:"kubernetes.io"`
 	}
 	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= claims.Iat {
-		return time.Time{}, ""
+		return time.Time{}, "", time.Time{}
 	}
 	exp, lifetime := time.Unix(claims.Exp, 0), time.Duration(claims.Exp-claims.Iat)*time.Second
 	window := max(lifetime/5, minRenewal)
-	return exp.Add(-min(window, lifetime/2)), claims.Kubernetes.Node.Name
+	return exp.Add(-min(window, lifetime/2)), claims.Kubernetes.Node.Name, time.Unix(claims.Iat, 0)
 }

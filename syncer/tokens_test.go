@@ -29,12 +29,12 @@ func TestTokenDue(t *testing.T) {
 		lifetime, before time.Duration
 	}{{time.Hour, 12 * time.Minute}, {10 * time.Minute, 5 * time.Minute}, {20 * time.Minute, 6 * time.Minute}, {48 * time.Hour, 48 * time.Hour / 5}} {
 		exp := iat.Add(c.lifetime)
-		due, node := tokenDue(unsignedJWT(t, map[string]any{"iat": iat.Unix(), "exp": exp.Unix(), "kubernetes.io": map[string]any{"node": map[string]any{"name": "n1"}}}))
+		due, node, _ := tokenDue(unsignedJWT(t, map[string]any{"iat": iat.Unix(), "exp": exp.Unix(), "kubernetes.io": map[string]any{"node": map[string]any{"name": "n1"}}}))
 		if want := exp.Add(-c.before); !due.Equal(want) || node != "n1" {
 			t.Errorf("lifetime %v: due %v node %q, want %v n1", c.lifetime, due, node, want)
 		}
 	}
-	if due, _ := tokenDue("not-a-jwt"); !due.IsZero() {
+	if due, _, _ := tokenDue("not-a-jwt"); !due.IsZero() {
 		t.Errorf("an unreadable token is due at %v, want now", due)
 	}
 }
@@ -60,5 +60,32 @@ func TestTokenSpecs(t *testing.T) {
 	}
 	if lifetimeOf(specs["token"]) != time.Hour {
 		t.Errorf("the default token lives %v", lifetimeOf(specs["token"]))
+	}
+}
+
+// TestReplaceAt: a token minted before its pod was bound gets the node claims 30 s after it was
+// minted (not at once: a burst of pods would cost two host writes each) when vkube signs; kept
+// until due when the API server mints; replaced at once if it names another node.
+func TestReplaceAt(t *testing.T) {
+	now := time.Now()
+	renew := now.Add(time.Hour)
+	bound := &corev1.Pod{Spec: corev1.PodSpec{NodeName: "n1"}}
+	signing := &tokens{local: &localTokens{state: calibrated}}
+	requesting := &tokens{}
+	for _, c := range []struct {
+		name   string
+		t      *tokens
+		node   string
+		issued time.Time
+		want   time.Time
+	}{
+		{"bound alike", signing, "n1", now, renew},
+		{"minted unbound, vkube signs", signing, "", now, now.Add(nodeClaimDelay)},
+		{"minted unbound, the API server mints", requesting, "", now, renew},
+		{"another node", signing, "n2", now, time.Time{}},
+	} {
+		if got := c.t.replaceAt(bound, renew, c.node, c.issued); !got.Equal(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }
