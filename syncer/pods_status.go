@@ -64,6 +64,9 @@ func conditionsBack(h, v *corev1.Pod) []corev1.PodCondition {
 // pushGateConditions gives the host pod the virtual pod's readiness gate conditions: the host
 // kubelet computes Ready from the host pod's own, which nothing else sets.
 func (r *pods) pushGateConditions(ctx context.Context, h, v *corev1.Pod) error {
+	if len(h.Spec.ReadinessGates) == 0 {
+		return nil
+	}
 	update, changed := h.DeepCopy(), false
 	for gate := range gateConditions(h) {
 		want := findCondition(v.Status.Conditions, gate)

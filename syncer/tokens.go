@@ -91,7 +91,8 @@ func (t *tokens) ensure(ctx context.Context, pod *corev1.Pod, hostPod string, li
 	t.mu.Lock()
 	have, ok := t.stored[name]
 	t.mu.Unlock()
-	if ok && time.Now().Before(t.replaceAt(pod, have.renewAt, have.node, have.issued)) {
+	if due := t.replaceAt(pod, have.renewAt, have.node, have.issued); ok && time.Now().Before(due) {
+		t.renewAt(pod, due)
 		return translate.Token{Secret: name}, nil
 	}
 	jwts := map[string]string{}
@@ -140,9 +141,11 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // renewAt has the pod reconciled when a token is due, should no resync come first.
+// A renewal further off than the informers' resync needs none: the renewal window (minRenewal)
+// is longer than a resync, and a timer per pod costs the queue on every reconcile.
 func (t *tokens) renewAt(pod *corev1.Pod, at time.Time) {
-	if t.renewLater != nil {
-		t.renewLater(pod.Namespace+"/"+pod.Name, time.Until(at)+time.Second)
+	if d := time.Until(at); t.renewLater != nil && d < resync {
+		t.renewLater(pod.Namespace+"/"+pod.Name, d+time.Second)
 	}
 }
 
