@@ -53,8 +53,13 @@ test-integration:
 	VKUBE_BIN=$(CURDIR)/bin/vkube KUBE_VERSION=$(KUBE_VERSION) KUBE_VERSION_ALT=$(KUBE_VERSION_ALT) HOST_DIR=$(HOST_DIR) \
 		go test $(GO_TEST_FLAGS) -timeout 45m -p 1 ./test/...
 
+## kine: kine's own server (built from the Go module proxy into the cache), the bare datastore make bench compares vkube's with
+.PHONY: kine
+kine:
+	hack/kine-server.sh >/dev/null
+
 ## bench: one table of start time, memory, write throughput and restart figures, against bare components
-bench: test-deps build
+bench: test-deps kine build
 	VKUBE_BIN=$(CURDIR)/bin/vkube KUBE_VERSION=$(KUBE_VERSION) go run ./test/bench
 
 ## run: a standalone virtual cluster on embedded SQLite (ctrl+c stops it; state stays in DATA_DIR)

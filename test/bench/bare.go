@@ -58,26 +58,12 @@ func prepareBare(ctx context.Context, e *env, name, dir string) (*bareCluster, e
 	return b, nil
 }
 
-// etcdSpec is the embedded etcd member's config, with certs from the bare PKI (as the supervisor does).
-func (b *bareCluster) etcdSpec() backend.EmbeddedEtcdConfig {
-	p := b.pki.Path
-	return backend.EmbeddedEtcdConfig{
-		ServerCert: p(certs.EtcdServerCert), ServerKey: p(certs.EtcdServerKey),
-		PeerCert: p(certs.EtcdPeerCert), PeerKey: p(certs.EtcdPeerKey), CA: p(certs.EtcdCACert),
-		Client: backend.TLSFiles{CertFile: p(certs.APIServerEtcdClientCert), KeyFile: p(certs.APIServerEtcdClientKey)},
-	}
-}
-
-// startStore starts the datastore child (spec.Kind != "") or takes an external etcd's endpoint.
-func (b *bareCluster) startStore(spec datastoreSpec, externalEtcd string) (backend.Endpoint, error) {
+// startStore starts the bare datastore (spec.Kind != "") or takes an external etcd's endpoint.
+func (b *bareCluster) startStore(ctx context.Context, spec datastoreSpec, externalEtcd string) (backend.Endpoint, error) {
 	if externalEtcd != "" {
 		return backend.Endpoint{Servers: []string{externalEtcd}}, nil
 	}
-	spec.DataDir = filepath.Join(b.dir, "datastore")
-	if spec.Kind == backend.EtcdEmbedded {
-		spec.Etcd = b.etcdSpec()
-	}
-	p, ep, err := startDatastore(spec, filepath.Join(b.dir, "datastore.log"))
+	p, ep, err := startDatastore(ctx, spec, b.dir)
 	if err != nil {
 		return ep, err
 	}
@@ -127,7 +113,7 @@ func (b *bareCluster) startComponent(name string) (*proc, error) {
 // when the API is usable; the duration is from the datastore's start.
 func (b *bareCluster) start(ctx context.Context, e *env, spec datastoreSpec, externalEtcd string, withKCM bool) (time.Duration, error) {
 	began := time.Now()
-	ep, err := b.startStore(spec, externalEtcd)
+	ep, err := b.startStore(ctx, spec, externalEtcd)
 	if err != nil {
 		return 0, err
 	}

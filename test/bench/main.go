@@ -37,7 +37,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,9 +81,6 @@ type env struct {
 }
 
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == datastoreArg {
-		os.Exit(serveDatastore(os.Args[2]))
-	}
 	e := &env{dbs: &owner{}}
 	only := flag.String("only", envOr("BENCH_ONLY", strings.Join(allParts, ",")), "comma-separated parts to run: "+strings.Join(allParts, ",")+" (env BENCH_ONLY)")
 	backends := flag.String("backends", envOr("BENCH_BACKENDS", strings.Join(allBackends, ",")), "datastores of the start and write figures (env BENCH_BACKENDS)")
@@ -185,9 +181,7 @@ func run(ctx context.Context, e *env) int {
 			return 2
 		}
 	}
-	if out, err := exec.Command(e.vkubeBin, "version").CombinedOutput(); err == nil {
-		e.results.Config["vkubeVersion"] = strings.TrimSpace(string(out))
-	}
+	load := startLoadSampler(10 * time.Second)
 	raiseInotifyLimits()
 	progress("vkube %s, Kubernetes %s, parts %s, scratch %s", e.vkubeBin, e.kubeVersion, strings.Join(selected(e.parts), ","), e.work)
 
@@ -225,6 +219,7 @@ func run(ctx context.Context, e *env) int {
 	if e.parts["ha"] {
 		step("ha", runHA)
 	}
+	e.results.Load = load.stop()
 	e.results.Finished = time.Now()
 	table := e.results.table()
 	fmt.Println(table)
@@ -240,10 +235,8 @@ func run(ctx context.Context, e *env) int {
 	return 0
 }
 
-// reexec runs the bench again, if needed, as it should run: built with CGO_ENABLED=0 like
-// `make build` builds vkube (so that the bare kine uses the same pure-Go SQLite driver as vkube's
-// in-process kine), and under nice(1) so that it and everything it starts yield the CPU to other
-// work on a shared machine.
+// reexec runs the bench again under nice(1), if needed, so that it and everything it starts
+// yield the CPU to other work on a shared machine.
 func reexec(niceness int) {
 	if os.Getenv("BENCH_REEXEC") != "" {
 		return
@@ -252,61 +245,18 @@ func reexec(niceness int) {
 	if err != nil {
 		return
 	}
-	var argv []string
-	rebuilt := false
-	if niceness != 0 {
-		if nice, err := exec.LookPath("nice"); err == nil {
-			argv = []string{nice, "-n", strconv.Itoa(niceness)}
-		} else {
-			progress("nice not found; running at normal priority")
-		}
-	}
-	if cgoEnabled() {
-		bin, err := buildNoCgo()
-		if err != nil {
-			progress("cannot rebuild the bench with CGO_ENABLED=0 (%v): the bare kine uses the cgo SQLite driver, vkube the pure-Go one", err)
-		} else {
-			self, rebuilt = bin, true
-		}
-	}
-	if len(argv) == 0 && !rebuilt {
+	if niceness == 0 {
 		return
 	}
+	nice, err := exec.LookPath("nice")
+	if err != nil {
+		progress("nice not found; running at normal priority")
+		return
+	}
+	argv := []string{nice, "-n", strconv.Itoa(niceness)}
 	argv = append(append(argv, self), os.Args[1:]...)
 	err = syscall.Exec(argv[0], argv, append(os.Environ(), "BENCH_REEXEC=1"))
 	progress("re-exec %v: %v", argv, err)
-}
-
-// cgoEnabled reports how this binary was built.
-func cgoEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "CGO_ENABLED" {
-			return s.Value == "1"
-		}
-	}
-	return false
-}
-
-// buildNoCgo builds this program with CGO_ENABLED=0 into the user cache (from the module root,
-// where `make bench` and `go run ./test/bench` run).
-func buildNoCgo() (string, error) {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(cache, "vkube", "bench", "bench-nocgo")
-	progress("building the bench with CGO_ENABLED=0 into %s", bin)
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "vkube.io/vkube/test/bench")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return "", err
-	}
-	return bin, nil
 }
 
 // privateBinaries copies vkube and the Kubernetes binaries into the scratch dir and points vkube

@@ -21,6 +21,9 @@ type results struct {
 	Finished time.Time
 	Host     map[string]string
 	Config   map[string]any
+	// Vkube is the version of the binary measured; Load the machine's load during the run.
+	Vkube string
+	Load  *loadSummary `json:",omitempty"`
 	// Creates is the number of ConfigMaps of one write run.
 	Creates int
 	// Start (figure 1) and Write (figure 4): one sample per backend, side and repeat.
@@ -97,14 +100,15 @@ func newResults(e *env) *results {
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	return &results{
 		Started: time.Now(),
+		Vkube:   binaryVersion(e.vkubeBin),
 		Creates: e.creates,
 		Host: map[string]string{"hostname": host, "cpus": fmt.Sprint(runtime.NumCPU()), "kernel": strings.TrimSpace(string(kernel)),
 			"go": runtime.Version(), "memAvailableMiB": fmt.Sprint(memAvailableMiB())},
 		Config: map[string]any{"vkubeBin": e.vkubeBin, "kubeVersion": e.kubeVersion, "vkubeArgs": e.vkubeArgs, "vkubeEnv": e.vkubeEnv,
 			"parts": selected(e.parts), "backends": e.backends, "repeats": e.repeats, "kills": e.kills, "creates": e.creates,
 			"densityMax": e.densityMax, "idle": e.idle.String(), "settle": e.settle.String(), "bare": e.bare,
-			"niceness": niceness(), "cgo": cgoEnabled(), "privateBinaries": e.private,
-			"bareSide": "vkube's rendered command lines, without vkube's Go runtime environment (GOGC, GOMEMLIMIT)"},
+			"niceness": niceness(), "privateBinaries": e.private,
+			"bareSide": "vkube's rendered command lines, without vkube's Go runtime environment (GOGC, GOMEMLIMIT), on kine's or etcd's own server with default flags"},
 	}
 }
 
@@ -260,7 +264,11 @@ func (r *results) table() string {
 		r.Table = append(r.Table, x.rows()...)
 	}
 	var sb strings.Builder
-	sb.WriteString("| figure | vkube | bare | ratio | target |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "vkube %s, %s CPUs", r.Vkube, r.Host["cpus"])
+	if l := r.Load; l != nil {
+		fmt.Fprintf(&sb, "; 1-minute load average before %.2f, during the run mean %.2f, max %.2f", l.Before, l.Mean, l.Max)
+	}
+	sb.WriteString("\n\n| figure | vkube | bare | ratio | target |\n|---|---|---|---|---|\n")
 	for _, rw := range r.Table {
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s |\n", rw.Figure, rw.Vkube, rw.Bare, rw.Ratio, rw.Target)
 	}

@@ -261,7 +261,7 @@ func (e *env) datastore(be, name string) (*datastoreFor, error) {
 		}
 		ds.vkubeArgs = []string{"--backend", "postgres"}
 		ds.vkubeEnv = []string{"VKUBE_DATASTORE_ENDPOINT=" + e.pg.DSN()}
-		ds.bare = datastoreSpec{Kind: backend.Postgres, DSN: e.pg.DSN(), DatabaseName: db}
+		ds.bare = datastoreSpec{Kind: backend.Postgres, DSN: e.pg.DSNFor(db)}
 	case "mariadb":
 		if e.my == nil {
 			s, err := dbserver.LaunchMariaDB(e.dbs)
@@ -272,10 +272,10 @@ func (e *env) datastore(be, name string) (*datastoreFor, error) {
 		}
 		ds.vkubeArgs = []string{"--backend", "mariadb"}
 		ds.vkubeEnv = []string{"VKUBE_DATASTORE_ENDPOINT=" + e.my.DSN()}
-		ds.bare = datastoreSpec{Kind: backend.MySQL, DSN: e.my.DSN(), DatabaseName: db}
+		ds.bare = datastoreSpec{Kind: backend.MySQL, DSN: e.my.DSNFor(db)}
 	case "etcd":
 		ds.vkubeArgs = []string{"--backend", "etcd"}
-		ds.bare = datastoreSpec{Kind: backend.EtcdEmbedded} // certs filled in by the bare side
+		ds.bare = datastoreSpec{Kind: backend.EtcdEmbedded}
 	case "etcd-external":
 		o := &owner{}
 		s, err := dbserver.LaunchEtcd(o)
