@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 )
 
 func writeBytes(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }
@@ -75,12 +76,12 @@ func TestValuesYAMLIsVkubeYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, warnings, err := config.Load(data)
+	c, warnings, err := encoding.Load(data)
 	if err != nil {
-		t.Fatalf("config.Load(values.yaml): %v", err)
+		t.Fatalf("encoding.Load(values.yaml): %v", err)
 	}
 	if len(warnings) > 0 {
-		t.Errorf("config.Load(values.yaml) warned: %q", warnings)
+		t.Errorf("encoding.Load(values.yaml) warned: %q", warnings)
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {

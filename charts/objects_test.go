@@ -328,7 +328,7 @@ func clusterRules(t *testing.T, r *rendered) map[string][]string {
 }
 
 // checkAgainstRuntime checks that the chart reads the values as vkube does: what the config
-// Secret means to the runtime (config.Load, legacy conversion included, then the defaults) is
+// Secret means to the runtime (encoding.Load, legacy conversion included, then the defaults) is
 // what the chart deployed.
 func checkAgainstRuntime(t *testing.T, r *rendered) {
 	t.Helper()

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 )
 
 // rendered is one render of the chart, decoded into typed objects.
@@ -234,9 +235,9 @@ func (r *rendered) config(t *testing.T) (*config.Config, []string) {
 	if !ok {
 		t.Fatalf("Secret %s has no key vkube.yaml: %v", r.secret.Name, keys(r.secret.Data))
 	}
-	c, warnings, err := config.Load(data)
+	c, warnings, err := encoding.Load(data)
 	if err != nil {
-		t.Fatalf("config.Load of the rendered vkube.yaml: %v\n%s", err, data)
+		t.Fatalf("encoding.Load of the rendered vkube.yaml: %v\n%s", err, data)
 	}
 	return c, warnings
 }

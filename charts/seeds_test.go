@@ -13,12 +13,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 )
 
 // seedFiles are the legacy vcluster values of the seeds' write-ups.
 func seedFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("../config/testdata/seeds/*.yaml")
+	files, err := filepath.Glob("../config/legacy/testdata/seeds/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no seed values files: %v", err)
 	}
@@ -49,9 +50,9 @@ func TestSeedsRender(t *testing.T) {
 func TestSeedsConfigKeepsLegacyMeaning(t *testing.T) {
 	for _, f := range seedFiles(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
-			alone, _, err := config.LoadFiles(f)
+			alone, _, err := encoding.LoadFiles(f)
 			if err != nil {
-				t.Fatalf("config.LoadFiles: %v", err)
+				t.Fatalf("encoding.LoadFiles: %v", err)
 			}
 			deployed, _ := mustRender(t, testName, testNamespace, valuesFiles(t, f)).config(t)
 			for _, c := range []*config.Config{alone, deployed} {
@@ -71,9 +72,9 @@ func TestSeedsConvertedRender(t *testing.T) {
 	for _, f := range seedFiles(t) {
 		seed := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(seed, func(t *testing.T) {
-			cfg, _, err := config.LoadFiles(f)
+			cfg, _, err := encoding.LoadFiles(f)
 			if err != nil {
-				t.Fatalf("config.LoadFiles: %v", err)
+				t.Fatalf("encoding.LoadFiles: %v", err)
 			}
 			b, err := yaml.Marshal(cfg)
 			if err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -144,4 +145,11 @@ func TestIsolationDefaults(t *testing.T) {
 	c2.Policies.Isolate()
 	c2.SetDefaults()
 	want(t, "fresh quota", c2.Policies.ResourceQuota.Quota["count/pods"], "20")
+}
+
+func want(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %#v, want %#v", what, got, want)
+	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -325,7 +326,7 @@ func (c *Config) validatePolicies(p *field.Path) field.ErrorList {
 		errs = append(errs, field.NotSupported(p.Child("podSecurityStandard"), s, PodSecurityStandards))
 	}
 	quantities := func(p *field.Path, m map[string]string) {
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if _, err := resource.ParseQuantity(m[k]); err != nil {
 				errs = append(errs, field.Invalid(p.Key(k), m[k], "must be a quantity such as 10, 500m or 20Gi"))
 			}

@@ -14,7 +14,7 @@ import (
 )
 
 // vkube's Service webhook admits only the API server's own webhook client certificate (see
-// syncer.ClientPin). kube-apiserver presents a client certificate to a webhook only when its
+// certs.ClientPin). kube-apiserver presents a client certificate to a webhook only when its
 // admission configuration gives the webhook plugins a kubeconfig whose user entry is named for
 // the webhook's host:port: vkube renders both files, naming only its own webhook's address, so
 // no tenant webhook ever sees the certificate.

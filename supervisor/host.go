@@ -21,6 +21,7 @@ import (
 	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/isolation"
+	"vkube.io/vkube/kubeletproxy"
 	"vkube.io/vkube/names"
 	"vkube.io/vkube/syncer"
 )
@@ -137,7 +138,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err != nil {
 		return fmt.Errorf("kubelet endpoint certificate: %w", err)
 	}
-	kaddr, err := syncer.ServeKubelet(ctx, syncer.KubeletConfig{
+	kaddr, err := kubeletproxy.Serve(ctx, kubeletproxy.Config{
 		Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.KubeletPort)), ServingCert: certPEM, ServingKey: keyPEM,
 		Client: pinnedClient(pki, certs.APIServerKubeletClientCert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
 	})
@@ -264,9 +265,9 @@ func (h *hostCluster) ownNodeIPs(ctx context.Context, o *Options) []string {
 // pinnedClient admits the API server's own certificate cert (its key, which renewal keeps),
 // read from the PKI directory that renewal rewrites: the client CA alone is not enough, as the
 // controller manager signs tenants' CSRs with it.
-func pinnedClient(pki *certs.PKI, cert string) syncer.ClientPin {
+func pinnedClient(pki *certs.PKI, cert string) certs.ClientPin {
 	path := pki.Path(cert)
-	return syncer.ClientPin{CA: pki.File(certs.ClientCACert), Cert: func() ([]byte, error) { return os.ReadFile(path) }}
+	return certs.ClientPin{CA: pki.File(certs.ClientCACert), Cert: func() ([]byte, error) { return os.ReadFile(path) }}
 }
 
 // listenWebhook opens the Service webhook's listener before the API server starts: its

@@ -203,40 +203,43 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	}
 	slices := endpointSlices{tctx: tctx, services: svcLister, slices: vInf.ForResource(endpointSlices{}.gvr()).Lister(),
 		byAddress: sliceInformer.GetIndexer(), addresses: addresses, errors: refusals}
-	kinds := []syncedKind{
-		configMaps{tctx: tctx, used: used.configMap},
-		secrets{tctx: tctx, used: used.secret},
-		services{tctx: tctx, externalIPs: externalIPs, errors: refusals},
-		slices,
-	}
 	clusterEv := clusterEvents{events: vcs.CoreV1().Events(metav1.NamespaceDefault), log: log}
+	// A lister asked of an informer factory makes the factory watch that resource (a watch the
+	// host's RBAC may not allow, and a cost): only kinds that are synced ask for one.
 	names := storageNames{tctx: tctx, volumes: cfg.PersistentVolumes}
 	if cfg.StorageClasses {
 		names.classes = vInf.ForResource(storageClasses{}.gvr()).Lister()
 		names.virtual = vdyn
-		kinds = append(kinds, storageClasses{tctx: tctx})
 	}
-	kinds = append(kinds, pvcs{tctx: tctx, names: names})
+	var priorityTwins cache.GenericLister
 	if cfg.PriorityClasses {
-		kinds = append(kinds, priorityClasses{tctx: tctx, max: cfg.MaxPriorityClassValue, events: clusterEv,
-			twins: hClusterInf.ForResource(priorityClasses{}.gvr()).Lister()})
+		priorityTwins = hClusterInf.ForResource(priorityClasses{}.gvr()).Lister()
 	}
-	if cfg.PersistentVolumes {
-		kinds = append(kinds, persistentVolumes{tctx: tctx, names: names, virtual: vdyn, host: hdyn, hostPath: cfg.HostPathVolumes, events: clusterEv})
-	}
-	if cfg.Ingresses {
-		kinds = append(kinds, ingresses{tctx: tctx})
-	}
-	if cfg.NetworkPolicies {
-		kinds = append(kinds, networkPolicies{tctx: tctx})
-	}
-	if cfg.PodDisruptionBudgets {
-		kinds = append(kinds, podDisruptionBudgets{tctx: tctx})
+	// The kinds synced through the dynamic clients, one row each, and whether this virtual
+	// cluster syncs it (its config); pods are typed and follow the table.
+	kinds := []struct {
+		on   bool
+		kind syncedKind
+	}{
+		{true, configMaps{tctx: tctx, used: used.configMap}},
+		{true, secrets{tctx: tctx, used: used.secret}},
+		{true, services{tctx: tctx, externalIPs: externalIPs, errors: refusals}},
+		{true, slices},
+		{cfg.StorageClasses, storageClasses{tctx: tctx}},
+		{true, pvcs{tctx: tctx, names: names}},
+		{cfg.PriorityClasses, priorityClasses{tctx: tctx, max: cfg.MaxPriorityClassValue, events: clusterEv, twins: priorityTwins}},
+		{cfg.PersistentVolumes, persistentVolumes{tctx: tctx, names: names, virtual: vdyn, host: hdyn, hostPath: cfg.HostPathVolumes, events: clusterEv}},
+		{cfg.Ingresses, ingresses{tctx: tctx}},
+		{cfg.NetworkPolicies, networkPolicies{tctx: tctx}},
+		{cfg.PodDisruptionBudgets, podDisruptionBudgets{tctx: tctx}},
 	}
 	controllers := map[string]*controller{}
 	hosted := map[string]cache.GenericLister{}
-	for _, k := range kinds {
-		gvr := k.gvr()
+	for _, row := range kinds {
+		if !row.on {
+			continue
+		}
+		k, gvr := row.kind, row.kind.gvr()
 		v, h := dynamicObjects{vdyn.Resource(gvr)}, dynamicObjects{hdyn.Resource(gvr)}
 		if isClusterScoped(k) {
 			controllers[gvr.Resource] = newController(adapt(k), tctx, "", v, h, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)

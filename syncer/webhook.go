@@ -20,6 +20,7 @@ import (
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 
+	"vkube.io/vkube/certs"
 	"vkube.io/vkube/syncer/translate"
 )
 
@@ -40,7 +41,7 @@ type WebhookConfig struct {
 	ServingCert, ServingKey []byte
 	// Client admits the API server's webhook client certificate and nothing else: without it,
 	// any local user could make vkube create host Services.
-	Client ClientPin
+	Client certs.ClientPin
 	// CABundle is what the virtual apiserver verifies the webhook with.
 	CABundle                []byte
 	Virtual                 kubernetes.Interface
@@ -64,7 +65,7 @@ func ServeServiceWebhook(ctx context.Context, cfg WebhookConfig) error {
 	if err != nil {
 		return fmt.Errorf("service webhook: %s: %w", keyExternalIPCIDRs, err)
 	}
-	tlsConfig, err := cfg.Client.tlsConfig(cert)
+	tlsConfig, err := cfg.Client.TLSConfig(cert)
 	if err != nil {
 		return fmt.Errorf("service webhook: %w", err)
 	}

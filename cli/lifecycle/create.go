@@ -23,6 +23,7 @@ import (
 	"vkube.io/vkube/charts"
 	"vkube.io/vkube/cli/hostflags"
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 	"vkube.io/vkube/hostside"
 )
 
@@ -171,7 +172,7 @@ func buildConfig(prev map[string]any, o CreateOptions) (*config.Config, []string
 			return nil, nil, fmt.Errorf("--set %s: %w", s, err)
 		}
 	}
-	cfg, warnings, err := config.LoadLayers(prev, o.ValuesFiles, set)
+	cfg, warnings, err := encoding.LoadLayers(prev, o.ValuesFiles, set)
 	if err != nil {
 		return nil, warnings, err
 	}

@@ -10,7 +10,7 @@ import (
 // which all restarting together would empty; vkube create says so, and the chart's default
 // (persistent volumes) does not warn.
 func TestHAOnEmptyDirWarns(t *testing.T) {
-	seed := filepath.Join("..", "..", "config", "testdata", "seeds", "004_4.yaml")
+	seed := filepath.Join("..", "..", "config", "legacy", "testdata", "seeds", "004_4.yaml")
 	for _, tc := range []struct {
 		name string
 		o    CreateOptions

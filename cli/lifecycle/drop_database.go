@@ -17,7 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"vkube.io/vkube/backend"
-	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 	"vkube.io/vkube/names"
 )
 
@@ -68,7 +68,7 @@ func checkDroppable(ctx context.Context, c kubernetes.Interface, ns, name string
 // droppable says whether the configuration document of a virtual cluster names a database that
 // vkube made (a DSN in a file is for the pod to check).
 func droppable(doc []byte, ns, name string) error {
-	cfg, _, err := config.Load(doc)
+	cfg, _, err := encoding.Load(doc)
 	if err != nil {
 		return fmt.Errorf("reading its configuration: %w", err)
 	}

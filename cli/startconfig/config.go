@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 )
 
 // Build layers the config files, then the flags the user set (VKUBE_DATASTORE_ENDPOINT
@@ -16,7 +17,7 @@ func (f *Flags) Build(changed func(string) bool) (*config.Config, []string, erro
 	var warnings []string
 	if len(f.ConfigFiles) > 0 {
 		var err error
-		cfg, warnings, err = config.LoadFiles(f.ConfigFiles...)
+		cfg, warnings, err = encoding.LoadFiles(f.ConfigFiles...)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -46,7 +46,7 @@ func helmBinary(t *testing.T) string {
 func chartDir() string { return filepath.Join(framework.RepoRoot(), "charts", "vkube") }
 
 func seedValues(name string) string {
-	return filepath.Join(framework.RepoRoot(), "config", "testdata", "seeds", name)
+	return filepath.Join(framework.RepoRoot(), "config", "legacy", "testdata", "seeds", name)
 }
 
 // runTool runs a binary other than vkube (helm, kubectl) in the CLI's environment.

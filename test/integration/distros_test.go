@@ -53,7 +53,7 @@ func TestExtraArgsAndLegacyValues(t *testing.T) {
       controllerManager:
         extraArgs: ["--concurrent-deployment-syncs=3"]
 `)
-	v := framework.New(t, vkubeBin, "vc-legacy", "-f", "../../config/testdata/seeds/000_4.yaml", "-f", extra)
+	v := framework.New(t, vkubeBin, "vc-legacy", "-f", "../../config/legacy/testdata/seeds/000_4.yaml", "-f", extra)
 	v.Start()
 	v.WaitReady(2 * time.Minute)
 	api := v.ChildArgs("kube-apiserver")

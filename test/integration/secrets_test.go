@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -30,6 +29,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"vkube.io/vkube/certs"
+	"vkube.io/vkube/certs/certstest"
+	"vkube.io/vkube/kubeletproxy"
 	"vkube.io/vkube/syncer"
 	"vkube.io/vkube/test/dbserver"
 	"vkube.io/vkube/test/framework"
@@ -115,8 +116,8 @@ func TestLoopbackEndpointsAdmitOnlyTheAPIServer(t *testing.T) {
 	client := v.Client()
 	pkiDir := filepath.Join(v.DataDir, "pki")
 	ca := framework.ReadFile(t, filepath.Join(pkiDir, certs.CACert))
-	pin := func(cert string) syncer.ClientPin {
-		return syncer.ClientPin{CA: framework.ReadFile(t, filepath.Join(pkiDir, certs.ClientCACert)),
+	pin := func(cert string) certs.ClientPin {
+		return certs.ClientPin{CA: framework.ReadFile(t, filepath.Join(pkiDir, certs.ClientCACert)),
 			Cert: func() ([]byte, error) { return os.ReadFile(filepath.Join(pkiDir, cert)) }}
 	}
 	servingCert, servingKey := kubeletServingCert(t, pkiDir)
@@ -125,7 +126,7 @@ func TestLoopbackEndpointsAdmitOnlyTheAPIServer(t *testing.T) {
 	nowhere := &rest.Config{Host: "https://127.0.0.1:1"}
 	// The endpoint logs each call it proxies: the proof that a caller got past its TLS.
 	var proxied lockedBuffer
-	kaddr, err := syncer.ServeKubelet(ctx, syncer.KubeletConfig{Listen: "127.0.0.1:0", ServingCert: servingCert, ServingKey: servingKey,
+	kaddr, err := kubeletproxy.Serve(ctx, kubeletproxy.Config{Listen: "127.0.0.1:0", ServingCert: servingCert, ServingKey: servingKey,
 		Client: pin(certs.APIServerKubeletClientCert), Host: nowhere, HostNamespace: "team-a", VCluster: v.Name,
 		Logger: slog.New(slog.NewTextHandler(&proxied, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -174,24 +175,24 @@ func TestLoopbackEndpointsAdmitOnlyTheAPIServer(t *testing.T) {
 	// (The API server refuses a CSR for system:masters; the name alone is what a check by CA
 	// and name would trust.)
 	forgedKubelet, forgedKubeletKey := csrCertificate(ctx, t, client, "kube-apiserver-kubelet-client", nil)
-	if err := callWithCert(kubeletURL, ca, forgedKubelet, forgedKubeletKey); err == nil {
+	if err := certstest.Call(http.MethodPost, kubeletURL, ca, forgedKubelet, forgedKubeletKey); err == nil {
 		t.Error("the kubelet endpoint admitted a CSR-issued certificate with the API server's name")
 	}
 	forgedWebhook, forgedWebhookKey := csrCertificate(ctx, t, client, "kube-apiserver-webhook-client", nil)
-	if err := callWithCert(webhookURL, ca, forgedWebhook, forgedWebhookKey); err == nil {
+	if err := certstest.Call(http.MethodPost, webhookURL, ca, forgedWebhook, forgedWebhookKey); err == nil {
 		t.Error("the Service webhook admitted a CSR-issued certificate with the API server's name")
 	}
 	// The certificates vkube issued the API server get in.
 	real := func(id certs.Identity) ([]byte, []byte) {
 		return framework.ReadFile(t, filepath.Join(pkiDir, id.CertFile())), framework.ReadFile(t, filepath.Join(pkiDir, id.KeyFile()))
 	}
-	if c, k := real(certs.APIServerKubeletClient); callWithCert(kubeletURL, ca, c, k) != nil {
+	if c, k := real(certs.APIServerKubeletClient); certstest.Call(http.MethodPost, kubeletURL, ca, c, k) != nil {
 		t.Error("the kubelet endpoint refused the API server's kubelet-client certificate")
 	}
-	if c, k := real(certs.APIServerWebhookClient); callWithCert(webhookURL, ca, c, k) != nil {
+	if c, k := real(certs.APIServerWebhookClient); certstest.Call(http.MethodPost, webhookURL, ca, c, k) != nil {
 		t.Error("the Service webhook refused the API server's webhook client certificate")
 	}
-	if c, k := real(certs.Admin); callWithCert(webhookURL, ca, c, k) == nil {
+	if c, k := real(certs.Admin); certstest.Call(http.MethodPost, webhookURL, ca, c, k) == nil {
 		t.Error("the Service webhook admitted the admin certificate")
 	}
 }
@@ -322,27 +323,4 @@ func csrCertificate(ctx context.Context, t *testing.T, client kubernetes.Interfa
 		t.Fatal(err)
 	}
 	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}
-
-// callWithCert makes one HTTPS request presenting the certificate; an error means the TLS
-// handshake (the client authentication) failed or the endpoint failed on its own.
-func callWithCert(url string, ca, certPEM, keyPEM []byte) error {
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return err
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(ca)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
-		TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}}}}
-	resp, err := c.Post(url, "application/json", strings.NewReader("{}"))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode >= 500 {
-		return fmt.Errorf("%s", resp.Status)
-	}
-	return nil
 }

@@ -1,7 +1,9 @@
-package config
+package legacy
+
+import "vkube.io/vkube/config"
 
 // convertExposure maps the API Service (service.*) and Ingress (ingress.*).
-func (r *legacyReader) convertExposure(c *Config) {
+func (r *reader) convertExposure(c *config.Config) {
 	svc := &c.ControlPlane.Service
 	if t, ok := r.str("service", "type"); ok {
 		svc.Type = t
@@ -39,7 +41,7 @@ func (r *legacyReader) convertExposure(c *Config) {
 }
 
 // convertCoreDNS maps coredns.replicas and coredns.image.
-func (r *legacyReader) convertCoreDNS(c *Config) {
+func (r *reader) convertCoreDNS(c *config.Config) {
 	d := &c.ControlPlane.CoreDNS.Deployment
 	if n, ok := r.integer("coredns", "replicas"); ok {
 		d.Replicas = n

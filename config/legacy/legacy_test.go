@@ -1,8 +1,12 @@
-package config
+package legacy_test
 
 import (
 	"strings"
 	"testing"
+
+	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
+	"vkube.io/vkube/config/legacy"
 )
 
 func TestInferDistroFromImage(t *testing.T) {
@@ -10,30 +14,30 @@ func TestInferDistroFromImage(t *testing.T) {
 		distro, version string
 		ok              bool
 	}{
-		"rancher/k3s:v1.23.5-k3s1":                       {DistroK3s, "v1.23.5+k3s1", true},
-		"docker.io/rancher/k3s:v1.30.4-k3s2@sha256:0123": {DistroK3s, "v1.30.4+k3s2", true},
-		"rancher/k3s":                                                            {DistroK3s, "", true},
-		"k0sproject/k0s:v1.26.0-k0s.0":                                           {DistroK0s, "v1.26.0+k0s.0", true},
-		"registry.k8s.io/kube-apiserver:v1.25.0":                                 {DistroK8s, "v1.25.0", true},
-		"cr7258/k8s.gcr.io.kube-apiserver:v1.25.0":                               {DistroK8s, "v1.25.0", true},
-		"cr7258/k8s.gcr.io.kube-controller-manager:v1.25.0":                      {DistroK8s, "v1.25.0", true},
-		"k8s.gcr.io/kube-scheduler:1.24.3":                                       {DistroK8s, "v1.24.3", true},
-		"localhost:5000/kube-apiserver":                                          {DistroK8s, "", true},
-		"public.ecr.aws/eks-distro/kubernetes/kube-apiserver:v1.25.6-eks-1-25-9": {DistroEKS, "v1.25.6", true},
+		"rancher/k3s:v1.23.5-k3s1":                       {config.DistroK3s, "v1.23.5+k3s1", true},
+		"docker.io/rancher/k3s:v1.30.4-k3s2@sha256:0123": {config.DistroK3s, "v1.30.4+k3s2", true},
+		"rancher/k3s":                                                            {config.DistroK3s, "", true},
+		"k0sproject/k0s:v1.26.0-k0s.0":                                           {config.DistroK0s, "v1.26.0+k0s.0", true},
+		"registry.k8s.io/kube-apiserver:v1.25.0":                                 {config.DistroK8s, "v1.25.0", true},
+		"cr7258/k8s.gcr.io.kube-apiserver:v1.25.0":                               {config.DistroK8s, "v1.25.0", true},
+		"cr7258/k8s.gcr.io.kube-controller-manager:v1.25.0":                      {config.DistroK8s, "v1.25.0", true},
+		"k8s.gcr.io/kube-scheduler:1.24.3":                                       {config.DistroK8s, "v1.24.3", true},
+		"localhost:5000/kube-apiserver":                                          {config.DistroK8s, "", true},
+		"public.ecr.aws/eks-distro/kubernetes/kube-apiserver:v1.25.6-eks-1-25-9": {config.DistroEKS, "v1.25.6", true},
 		"cr7258/k8s.gcr.io.etcd:3.5.4-0":                                         {"", "", false},
 		"loftsh/vcluster:0.12.0":                                                 {"", "", false},
 		"":                                                                       {"", "", false},
 	} {
-		d, v, ok := InferDistroFromImage(image)
+		d, v, ok := legacy.InferDistroFromImage(image)
 		if d != w.distro || v != w.version || ok != w.ok {
-			t.Errorf("InferDistroFromImage(%q) = %q, %q, %v; want %q, %q, %v", image, d, v, ok, w.distro, w.version, w.ok)
+			t.Errorf("legacy.InferDistroFromImage(%q) = %q, %q, %v; want %q, %q, %v", image, d, v, ok, w.distro, w.version, w.ok)
 		}
 	}
 }
 
-func loadLegacy(t *testing.T, doc string) (*Config, []string) {
+func loadLegacy(t *testing.T, doc string) (*config.Config, []string) {
 	t.Helper()
-	c, warnings, err := Load([]byte(doc))
+	c, warnings, err := encoding.Load([]byte(doc))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -127,9 +131,9 @@ syncer:
 	want(t, "networkpolicies", c.Sync.ToHost.NetworkPolicies.On(false), true)
 	want(t, "host storage classes", c.Sync.FromHost.StorageClasses.On(false), true)
 	want(t, "pss", c.Policies.PodSecurityStandard, "restricted")
-	want(t, "nodes", c.Sync.FromHost.Nodes, NodeSync{Enabled: true, SyncAll: true, Selector: map[string]string{"disktype": "ssd"}})
-	want(t, "fromHost", c.Networking.ReplicateServices.FromHost, []ServiceMapping{{From: "cert-manager/cert-manager", To: "kube-system/cert-manager"}})
-	want(t, "toHost", c.Networking.ReplicateServices.ToHost, []ServiceMapping{{From: "default/app", To: "app"}})
+	want(t, "nodes", c.Sync.FromHost.Nodes, config.NodeSync{Enabled: true, SyncAll: true, Selector: map[string]string{"disktype": "ssd"}})
+	want(t, "fromHost", c.Networking.ReplicateServices.FromHost, []config.ServiceMapping{{From: "cert-manager/cert-manager", To: "kube-system/cert-manager"}})
+	want(t, "toHost", c.Networking.ReplicateServices.ToHost, []config.ServiceMapping{{From: "default/app", To: "app"}})
 	c.Name = "team-a"
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
@@ -152,15 +156,15 @@ k3sToken: abc
 	want(t, "external", ext.Enabled, true)
 	want(t, "dsn", ext.DataSource, "mysql://vk:pw@tcp(mysql:3306)/vk")
 	want(t, "ca", ext.CAFile, "/tls/ca.crt")
-	want(t, "backend", c.BackendKind(), BackendMySQL)
+	want(t, "backend", c.BackendKind(), config.BackendMySQL)
 	want(t, "domain", c.ControlPlane.Advanced.ClusterDomain, "corp.local")
 	want(t, "k3s args", c.ControlPlane.Distro.K3s.ExtraArgs, []string{"--kube-apiserver-arg=v=2"})
 	want(t, "token", c.ControlPlane.Distro.K3s.Token, "abc")
 
 	c, _ = loadLegacy(t, "vcluster:\n  image: rancher/k3s:v1.29.1-k3s1\n  extraArgs: [\"--datastore-endpoint=https://etcd-0:2379,https://etcd-1:2379\", --datastore-certfile=/c, --datastore-keyfile=/k]\n")
-	want(t, "etcd backend", c.BackendKind(), BackendEtcdExternal)
+	want(t, "etcd backend", c.BackendKind(), config.BackendEtcdExternal)
 	want(t, "etcd endpoint", c.ControlPlane.BackingStore.Etcd.External.Endpoint, "https://etcd-0:2379,https://etcd-1:2379")
-	want(t, "etcd tls", c.ControlPlane.BackingStore.Etcd.External.TLS, TLSFiles{CertFile: "/c", KeyFile: "/k"})
+	want(t, "etcd tls", c.ControlPlane.BackingStore.Etcd.External.TLS, config.TLSFiles{CertFile: "/c", KeyFile: "/k"})
 }
 
 func TestLegacyPasswordNeverInErrors(t *testing.T) {
@@ -200,13 +204,13 @@ etcd:
 	want(t, "api args", k.APIServer.ExtraArgs, []string{"--oidc-issuer-url=https://dex"})
 	want(t, "cm args", k.ControllerManager.ExtraArgs, []string{"--kube-api-qps=50"})
 	want(t, "scheduler args", k.Scheduler.ExtraArgs, []string{"--v=2"})
-	want(t, "env", k.Env, []EnvVar{{Name: "GODEBUG", Value: "x509sha1=1"}})
+	want(t, "env", k.Env, []config.EnvVar{{Name: "GODEBUG", Value: "x509sha1=1"}})
 	want(t, "etcd args", c.ControlPlane.BackingStore.Etcd.Embedded.ExtraArgs, []string{"--quota-backend-bytes=8589934592"})
 	wantWarning(t, warnings, "controller.image is v1.29.1", "v1.29.0")
 	wantWarning(t, warnings, "ignored:", "api.env[FROM_SECRET].valueFrom")
 
 	c, _ = loadLegacy(t, "api:\n  image: public.ecr.aws/eks-distro/kubernetes/kube-apiserver:v1.28.5-eks-1-28-12\n")
-	want(t, "eks", c.DistroName(), DistroEKS)
+	want(t, "eks", c.DistroName(), config.DistroEKS)
 	want(t, "eks version", c.KubernetesVersion(), "v1.28.5")
 
 	// The k8s chart's component flags reach k3s through its pass-through flags.
@@ -223,14 +227,14 @@ func TestLegacyCommand(t *testing.T) {
 	wantWarning(t, warnings, "replace vkube's whole k3s command line")
 
 	c, warnings = loadLegacy(t, "vcluster:\n  extraArgs: [--debug]\n")
-	want(t, "k3s assumed", c.DistroName(), DistroK3s)
+	want(t, "k3s assumed", c.DistroName(), config.DistroK3s)
 	wantWarning(t, warnings, "assuming the k3s chart")
 }
 
 func TestLegacyHA(t *testing.T) {
 	c, warnings := loadLegacy(t, "enableHA: true\nsyncer:\n  replicas: 3\napi:\n  replicas: 3\ncontroller:\n  replicas: 2\n")
 	want(t, "replicas", c.Replicas(), 3)
-	want(t, "etcd for HA", c.BackendKind(), BackendEtcdEmbedded)
+	want(t, "etcd for HA", c.BackendKind(), config.BackendEtcdEmbedded)
 	wantWarning(t, warnings, "using 3 replicas", "controller.replicas 2")
 
 	_, warnings = loadLegacy(t, "enableHA: true\n")
@@ -317,8 +321,8 @@ podLabels:
 	want(t, "nodeSelector", sts.NodeSelector, map[string]string{"kubernetes.io/os": "linux"})
 	want(t, "tolerations", sts.Tolerations, []map[string]any{{"key": "dedicated", "operator": "Exists"}})
 	want(t, "podLabels", sts.PodLabels, map[string]string{"team": "a"})
-	want(t, "distro env", c.ControlPlane.Distro.K3s.Env, []EnvVar{{Name: "K3S_DEBUG", Value: "true"}})
-	want(t, "pod env", sts.Env, []EnvVar{{Name: "DEBUG", Value: "1"}})
+	want(t, "distro env", c.ControlPlane.Distro.K3s.Env, []config.EnvVar{{Name: "K3S_DEBUG", Value: "true"}})
+	want(t, "pod env", sts.Env, []config.EnvVar{{Name: "DEBUG", Value: "1"}})
 }
 
 func TestLegacyIsolationAndExposure(t *testing.T) {
@@ -349,11 +353,11 @@ coredns:
 	p := c.Policies
 	want(t, "pss", p.PodSecurityStandard, "restricted")
 	want(t, "quota off", p.ResourceQuota.Enabled, false)
-	want(t, "limit range", p.LimitRange, LimitRange{Enabled: true, Default: map[string]string{"cpu": "2"}})
-	want(t, "egress", p.NetworkPolicy, NetworkPolicy{Enabled: true, OutgoingConnections: IPBlock{CIDR: "0.0.0.0/0", Except: []string{"10.0.0.0/8"}}})
-	want(t, "ingress", c.ControlPlane.Ingress, Ingress{Enabled: true, Host: "vc.example.com", IngressClassName: "nginx"})
+	want(t, "limit range", p.LimitRange, config.LimitRange{Enabled: true, Default: map[string]string{"cpu": "2"}})
+	want(t, "egress", p.NetworkPolicy, config.NetworkPolicy{Enabled: true, OutgoingConnections: config.IPBlock{CIDR: "0.0.0.0/0", Except: []string{"10.0.0.0/8"}}})
+	want(t, "ingress", c.ControlPlane.Ingress, config.Ingress{Enabled: true, Host: "vc.example.com", IngressClassName: "nginx"})
 	want(t, "service", c.ControlPlane.Service.Type, "LoadBalancer")
-	want(t, "coredns", c.ControlPlane.CoreDNS.Deployment, CoreDNSDeployment{Replicas: 2, Image: "coredns/coredns:1.11.1"})
+	want(t, "coredns", c.ControlPlane.CoreDNS.Deployment, config.CoreDNSDeployment{Replicas: 2, Image: "coredns/coredns:1.11.1"})
 	for _, w := range warnings {
 		if strings.Contains(w, "ignored:") {
 			t.Errorf("nothing should be ignored: %s", w)
@@ -362,14 +366,14 @@ coredns:
 
 	// Disabled blocks are inert, and say nothing.
 	c, warnings = loadLegacy(t, "isolation:\n  enabled: false\n  podSecurityStandard: restricted\ningress:\n  enabled: false\n  host: vc.example.com\n")
-	want(t, "no policies", c.Policies, Policies{})
-	want(t, "no ingress", c.ControlPlane.Ingress, Ingress{})
+	want(t, "no policies", c.Policies, config.Policies{})
+	want(t, "no ingress", c.ControlPlane.Ingress, config.Ingress{})
 	want(t, "only the legacy notice", len(warnings), 1)
 }
 
 func TestLegacySyncNodes(t *testing.T) {
 	c, _ := loadLegacy(t, "vcluster:\n  image: rancher/k3s:v1.29.1-k3s1\nsync:\n  nodes:\n    enabled: true\n    nodeSelector: disktype=ssd,zone=a\n    enableScheduler: true\n  pods:\n    enabled: true\n    ephemeralContainers: true\n  events:\n    enabled: false\n")
-	want(t, "nodes", c.Sync.FromHost.Nodes, NodeSync{Enabled: true, Selector: map[string]string{"disktype": "ssd", "zone": "a"}})
+	want(t, "nodes", c.Sync.FromHost.Nodes, config.NodeSync{Enabled: true, Selector: map[string]string{"disktype": "ssd", "zone": "a"}})
 	want(t, "k3s scheduler", c.ControlPlane.Advanced.VirtualScheduler.On(false), true)
 	want(t, "scheduler", c.VirtualSchedulerEnabled(), true)
 	want(t, "pods", c.Sync.ToHost.Pods.On(false), true)
@@ -385,9 +389,9 @@ func TestLegacyTypeErrors(t *testing.T) {
 		"sync:\n  nodes:\n    nodeSelector: \"a in (b\"\n": "sync.nodes.nodeSelector: Invalid value",
 		"resources:\n  limits: {cpu: lots}\n":              "resources.limits.cpu: Invalid value",
 	} {
-		_, _, err := Load([]byte(doc))
+		_, _, err := encoding.Load([]byte(doc))
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("Load(%q) = %v, want %q", doc, err, wantErr)
+			t.Errorf("encoding.Load(%q) = %v, want %q", doc, err, wantErr)
 		}
 	}
 }

@@ -1,15 +1,19 @@
-package config
+package legacy
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"vkube.io/vkube/config"
 )
 
 // syncToggle maps a legacy sync kind (a `sync.<kind>` key or a `--sync` item) to its toggle.
-func syncToggle(c *Config, kind string) *Toggle {
+func syncToggle(c *config.Config, kind string) *config.Toggle {
 	to, from := &c.Sync.ToHost, &c.Sync.FromHost
 	switch kind {
 	case "pods":
@@ -46,13 +50,13 @@ func syncToggle(c *Config, kind string) *Toggle {
 }
 
 // convertSync maps the legacy `sync.<kind>.enabled` keys and node syncing.
-func (r *legacyReader) convertSync(c *Config, distro string) {
+func (r *reader) convertSync(c *config.Config, distro string) {
 	sync := r.values["sync"]
 	kinds, _ := sync.(map[string]any)
-	for _, kind := range sortedKeys(kinds) {
+	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
 		if t := syncToggle(c, kind); t != nil {
 			if on, ok := r.boolean("sync", kind, "enabled"); ok {
-				*t = NewToggle(on)
+				*t = config.NewToggle(on)
 			}
 		}
 	}
@@ -84,18 +88,18 @@ func (r *legacyReader) convertSync(c *Config, distro string) {
 
 // enableVirtualScheduler sets the distro-independent switch too, so that it survives a later
 // `--distro` that picks another distro than the values implied.
-func enableVirtualScheduler(c *Config, distro string) {
+func enableVirtualScheduler(c *config.Config, distro string) {
 	switch distro {
-	case DistroK8s:
+	case config.DistroK8s:
 		c.ControlPlane.Distro.K8s.Scheduler.Enabled = true
-	case DistroEKS:
+	case config.DistroEKS:
 		c.ControlPlane.Distro.EKS.Scheduler.Enabled = true
 	}
-	c.ControlPlane.Advanced.VirtualScheduler = NewToggle(true)
+	c.ControlPlane.Advanced.VirtualScheduler = config.NewToggle(true)
 }
 
 // selector reads a legacy node selector: the label-selector string "a=b,c=d", or a mapping.
-func (r *legacyReader) selector(segs ...string) map[string]string {
+func (r *reader) selector(segs ...string) map[string]string {
 	v, ok := r.get(segs...)
 	if !ok {
 		return nil
@@ -126,7 +130,7 @@ var chartSyncerFlags = map[string]bool{
 }
 
 // convertSyncerArgs maps the legacy syncer's flags (syncer.extraArgs) to settings.
-func (r *legacyReader) convertSyncerArgs(c *Config, distro string) {
+func (r *reader) convertSyncerArgs(c *config.Config, distro string) {
 	if ctx, ok := r.str("syncer", "kubeConfigContextName"); ok && ctx != "" {
 		c.Exporting.Context = ctx
 	}
@@ -187,9 +191,9 @@ func (r *legacyReader) convertSyncerArgs(c *Config, distro string) {
 			}
 			rs := &c.Networking.ReplicateServices
 			if name == "map-host-service" {
-				rs.FromHost = append(rs.FromHost, ServiceMapping{From: from, To: to})
+				rs.FromHost = append(rs.FromHost, config.ServiceMapping{From: from, To: to})
 			} else {
-				rs.ToHost = append(rs.ToHost, ServiceMapping{From: from, To: to})
+				rs.ToHost = append(rs.ToHost, config.ServiceMapping{From: from, To: to})
 			}
 		default:
 			if !chartSyncerFlags[name] {
@@ -208,7 +212,7 @@ func (r *legacyReader) convertSyncerArgs(c *Config, distro string) {
 }
 
 // syncFlag applies the syncer's --sync=a,-b,+c list.
-func (r *legacyReader) syncFlag(c *Config, value string) {
+func (r *reader) syncFlag(c *config.Config, value string) {
 	for _, item := range strings.Split(value, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -217,7 +221,7 @@ func (r *legacyReader) syncFlag(c *Config, value string) {
 		on := !strings.HasPrefix(item, "-")
 		kind := strings.TrimLeft(item, "+-")
 		if t := syncToggle(c, kind); t != nil {
-			*t = NewToggle(on)
+			*t = config.NewToggle(on)
 		} else {
 			r.ignored = append(r.ignored, "syncer.extraArgs --sync="+item)
 		}
@@ -225,14 +229,14 @@ func (r *legacyReader) syncFlag(c *Config, value string) {
 }
 
 // convertMapServices maps mapServices.fromHost/fromVirtual to networking.replicateServices.
-func (r *legacyReader) convertMapServices(c *Config) {
+func (r *reader) convertMapServices(c *config.Config) {
 	rs := &c.Networking.ReplicateServices
 	rs.FromHost = append(rs.FromHost, r.serviceMappings("mapServices", "fromHost")...)
 	rs.ToHost = append(rs.ToHost, r.serviceMappings("mapServices", "fromVirtual")...)
 }
 
-func (r *legacyReader) serviceMappings(segs ...string) []ServiceMapping {
-	var out []ServiceMapping
+func (r *reader) serviceMappings(segs ...string) []config.ServiceMapping {
+	var out []config.ServiceMapping
 	for i, m := range r.maps(segs...) {
 		from, fromOK := m["from"].(string)
 		to, toOK := m["to"].(string)
@@ -240,7 +244,7 @@ func (r *legacyReader) serviceMappings(segs ...string) []ServiceMapping {
 			r.errs = append(r.errs, field.Invalid(legacyPath(segs).Index(i), fmt.Sprint(m), "must have from: NAMESPACE/NAME and to: NAMESPACE/NAME"))
 			continue
 		}
-		out = append(out, ServiceMapping{From: strings.TrimSpace(from), To: strings.TrimSpace(to)})
+		out = append(out, config.ServiceMapping{From: strings.TrimSpace(from), To: strings.TrimSpace(to)})
 	}
 	return out
 }

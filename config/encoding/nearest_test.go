@@ -1,8 +1,10 @@
-package config
+package encoding
 
 import (
 	"reflect"
 	"testing"
+
+	"vkube.io/vkube/config"
 )
 
 func TestEditDistance(t *testing.T) {
@@ -17,7 +19,7 @@ func TestEditDistance(t *testing.T) {
 }
 
 func TestNearestKey(t *testing.T) {
-	known := schemaKeys(reflect.TypeOf(K8sDistro{}))
+	known := schemaKeys(reflect.TypeOf(config.K8sDistro{}))
 	for key, want := range map[string]string{
 		"apiServr":          "apiServer",
 		"apiserver":         "apiServer",
@@ -35,7 +37,7 @@ func TestNearestKey(t *testing.T) {
 
 func TestSchemaKeysFollowInlineStructs(t *testing.T) {
 	// K3sDistro embeds Component inline: its keys are the k3s block's own.
-	want(t, "k3s keys", schemaKeys(reflect.TypeOf(K3sDistro{})), []string{"command", "enabled", "env", "extraArgs", "token", "version"})
-	got := schemaKeys(reflect.TypeOf(ExternalDatabase{}))
+	want(t, "k3s keys", schemaKeys(reflect.TypeOf(config.K3sDistro{})), []string{"command", "enabled", "env", "extraArgs", "token", "version"})
+	got := schemaKeys(reflect.TypeOf(config.ExternalDatabase{}))
 	want(t, "external database keys", got, []string{"caFile", "certFile", "dataSource", "dataSourceFile", "enabled", "keyFile"})
 }

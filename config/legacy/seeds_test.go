@@ -1,18 +1,21 @@
-package config
+package legacy_test
 
 import (
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/encoding"
 )
 
-// The seeds' values files (config/testdata/seeds, copied verbatim from /work/shared/seeds) are
+// The seeds' values files (config/legacy/testdata/seeds, copied verbatim from /work/shared/seeds) are
 // the contract: each must load, validate, and mean what its write-up says.
 func TestSeedValuesFiles(t *testing.T) {
-	checks := map[string]func(t *testing.T, c *Config, warnings []string){
-		"000_1.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "distro", c.DistroName(), DistroK3s)
+	checks := map[string]func(t *testing.T, c *config.Config, warnings []string){
+		"000_1.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "distro", c.DistroName(), config.DistroK3s)
 			want(t, "version", c.KubernetesVersion(), "v1.23.5+k3s1")
 			sec := c.ControlPlane.StatefulSet.Security
 			want(t, "container securityContext", sec.ContainerSecurityContext, map[string]any{
@@ -22,10 +25,10 @@ func TestSeedValuesFiles(t *testing.T) {
 			})
 			want(t, "pod securityContext", sec.PodSecurityContext, map[string]any{"fsGroup": int64(1000)})
 		},
-		"000_2.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "fromHost", c.Networking.ReplicateServices.FromHost, []ServiceMapping{{From: "cert-manager/cert-manager", To: "kube-system/cert-manager"}})
+		"000_2.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "fromHost", c.Networking.ReplicateServices.FromHost, []config.ServiceMapping{{From: "cert-manager/cert-manager", To: "kube-system/cert-manager"}})
 		},
-		"000_3.yaml": func(t *testing.T, c *Config, w []string) {
+		"000_3.yaml": func(t *testing.T, c *config.Config, w []string) {
 			p := c.Policies
 			want(t, "podSecurityStandard", p.PodSecurityStandard, "baseline")
 			want(t, "isolation objects", []bool{p.ResourceQuota.Enabled, p.LimitRange.Enabled, p.NetworkPolicy.Enabled}, []bool{true, true, true})
@@ -37,8 +40,8 @@ func TestSeedValuesFiles(t *testing.T) {
 			want(t, "egress", p.NetworkPolicy.OutgoingConnections.CIDR, "0.0.0.0/0")
 			want(t, "egress except", len(p.NetworkPolicy.OutgoingConnections.Except), 5)
 		},
-		"000_4.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "distro", c.DistroName(), DistroK8s)
+		"000_4.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "distro", c.DistroName(), config.DistroK8s)
 			want(t, "k8s enabled", c.ControlPlane.Distro.K8s.Enabled, true)
 			sec := c.ControlPlane.StatefulSet.Security
 			want(t, "capabilities", sec.ContainerSecurityContext["capabilities"], map[string]any{"drop": []any{"ALL"}})
@@ -47,8 +50,8 @@ func TestSeedValuesFiles(t *testing.T) {
 			wantWarning(t, w, "scheduler: duplicate key", "last one wins")
 			wantWarning(t, w, "ignored: job")
 		},
-		"002_1.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "distro", c.DistroName(), DistroK3s)
+		"002_1.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "distro", c.DistroName(), config.DistroK3s)
 			want(t, "version", c.KubernetesVersion(), "v1.23.3+k3s1")
 			want(t, "serviceCIDR", c.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/16")
 			want(t, "k3s extraArgs", len(c.ControlPlane.Distro.K3s.ExtraArgs), 0)
@@ -72,33 +75,33 @@ func TestSeedValuesFiles(t *testing.T) {
 			want(t, "nodes", s.FromHost.Nodes.Enabled || s.FromHost.Nodes.SyncAll, false)
 			wantWarning(t, w, `vcluster.command "/bin/k3s"`)
 		},
-		"003_1.yaml": func(t *testing.T, c *Config, w []string) {
+		"003_1.yaml": func(t *testing.T, c *config.Config, w []string) {
 			want(t, "ingresses", c.Sync.ToHost.Ingresses.On(false), true)
 		},
-		"004_1.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "fromHost", c.Networking.ReplicateServices.FromHost, []ServiceMapping{{From: "default/nettool-host", To: "default/nettool-host"}})
+		"004_1.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "fromHost", c.Networking.ReplicateServices.FromHost, []config.ServiceMapping{{From: "default/nettool-host", To: "default/nettool-host"}})
 		},
-		"004_2.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "toHost", c.Networking.ReplicateServices.ToHost, []ServiceMapping{{From: "default/nettool-virtual", To: "nettool-virtual"}})
+		"004_2.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "toHost", c.Networking.ReplicateServices.ToHost, []config.ServiceMapping{{From: "default/nettool-virtual", To: "nettool-virtual"}})
 		},
-		"004_3.yaml": func(t *testing.T, c *Config, w []string) {
+		"004_3.yaml": func(t *testing.T, c *config.Config, w []string) {
 			want(t, "persistentVolumes", c.Sync.ToHost.PersistentVolumes.On(false), true)
 			want(t, "storageClasses", c.Sync.ToHost.StorageClasses.On(false), true)
 		},
-		"004_4.yaml": func(t *testing.T, c *Config, w []string) {
-			want(t, "distro", c.DistroName(), DistroK8s)
+		"004_4.yaml": func(t *testing.T, c *config.Config, w []string) {
+			want(t, "distro", c.DistroName(), config.DistroK8s)
 			want(t, "version", c.KubernetesVersion(), "v1.25.0")
 			want(t, "replicas", c.Replicas(), 3)
-			want(t, "backend", c.BackendKind(), BackendEtcdEmbedded)
+			want(t, "backend", c.BackendKind(), config.BackendEtcdEmbedded)
 			want(t, "coredns replicas", c.ControlPlane.CoreDNS.Deployment.Replicas, 3)
 			vc := c.ControlPlane.StatefulSet.Persistence.VolumeClaim
 			want(t, "persistence", vc.Enabled != nil && !*vc.Enabled, true)
 			wantWarning(t, w, "ignored: etcd.image")
 		},
-		"004_5.yaml": func(t *testing.T, c *Config, w []string) {
+		"004_5.yaml": func(t *testing.T, c *config.Config, w []string) {
 			want(t, "scheduler", c.VirtualSchedulerEnabled(), true)
 			want(t, "k8s scheduler", c.ControlPlane.Distro.K8s.Scheduler.Enabled, true)
-			want(t, "nodes", c.Sync.FromHost.Nodes, NodeSync{Enabled: true, SyncAll: true})
+			want(t, "nodes", c.Sync.FromHost.Nodes, config.NodeSync{Enabled: true, SyncAll: true})
 		},
 	}
 	files, err := filepath.Glob("testdata/seeds/*.yaml")
@@ -107,7 +110,7 @@ func TestSeedValuesFiles(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			c, warnings, err := LoadFiles(f)
+			c, warnings, err := encoding.LoadFiles(f)
 			if err != nil {
 				t.Fatalf("LoadFiles: %v", err)
 			}

@@ -1,4 +1,7 @@
-package syncer
+// Package kubeletproxy is the kubelet endpoint of a virtual cluster's nodes: the virtual API
+// server's logs, exec, attach and port-forward calls go to the host API's subresources of the
+// pod's host twin. It admits only the API server's own kubelet-client certificate.
+package kubeletproxy
 
 import (
 	"context"
@@ -9,36 +12,36 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
 
-	"vkube.io/vkube/syncer/translate"
+	"vkube.io/vkube/certs"
 )
 
-// KubeletConfig configures the kubelet endpoint vkube serves for its fake nodes.
-type KubeletConfig struct {
+// Config configures the kubelet endpoint vkube serves for its nodes.
+type Config struct {
 	// Listen is host:port to serve on.
 	Listen string
 	// ServingCert/Key are a kubelet serving certificate the virtual apiserver trusts
 	// (--kubelet-certificate-authority); Client admits the apiserver's kubelet-client
 	// certificate and nothing else.
 	ServingCert, ServingKey []byte
-	Client                  ClientPin
+	Client                  certs.ClientPin
 	Host                    *rest.Config
 	HostNamespace, VCluster string
 	Logger                  *slog.Logger
 }
 
-// ServeKubelet answers the virtual apiserver's kubelet calls (logs, exec, attach, port-forward)
-// by proxying them, upgrades included, to the host API's pod subresources of the host twin.
-func ServeKubelet(ctx context.Context, cfg KubeletConfig) (net.Addr, error) {
+// Serve answers the virtual apiserver's kubelet calls (logs, exec, attach, port-forward) by
+// proxying them, upgrades included, to the host API's pod subresources of the host twin, until
+// ctx ends. It returns the address it listens on.
+func Serve(ctx context.Context, cfg Config) (net.Addr, error) {
 	cert, err := tls.X509KeyPair(cfg.ServingCert, cfg.ServingKey)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet endpoint: serving cert: %w", err)
 	}
-	tlsConfig, err := cfg.Client.tlsConfig(cert)
+	tlsConfig, err := cfg.Client.TLSConfig(cert)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet endpoint: %w", err)
 	}
@@ -51,7 +54,7 @@ func ServeKubelet(ctx context.Context, cfg KubeletConfig) (net.Addr, error) {
 	}
 	target, err := url.Parse(host.Host)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kubelet endpoint: host URL: %w", err)
 	}
 	proxy := &httputil.ReverseProxy{
 		Transport:     transport,
@@ -91,43 +94,4 @@ func ServeKubelet(ctx context.Context, cfg KubeletConfig) (net.Addr, error) {
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	go func() { <-ctx.Done(); _ = srv.Close() }()
 	return l.Addr(), nil
-}
-
-// hostSubresource maps a kubelet path of a virtual pod to the host API path of its twin:
-// /containerLogs/NS/POD/C → pods/HOSTPOD/log?container=C, /exec|/attach/NS/POD/C →
-// pods/HOSTPOD/exec|attach?container=C, /portForward/NS/POD → pods/HOSTPOD/portforward.
-func hostSubresource(u *url.URL, hostNS, vcluster string) (*url.URL, bool) {
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) < 3 {
-		return nil, false
-	}
-	verb, ns, pod := parts[0], parts[1], parts[2]
-	container := ""
-	if len(parts) > 3 {
-		container = parts[len(parts)-1]
-	}
-	sub := map[string]string{"containerLogs": "log", "exec": "exec", "attach": "attach", "portForward": "portforward", "run": "exec"}[verb]
-	if sub == "" {
-		return nil, false
-	}
-	if len(parts) == 5 {
-		// /exec/NS/POD/UID/CONTAINER form
-		container = parts[4]
-	}
-	q := u.Query()
-	// The kubelet names the streams input/output/error; the API's subresources stdin/stdout/stderr.
-	for kubelet, api := range map[string]string{"input": "stdin", "output": "stdout", "error": "stderr"} {
-		if vals, ok := q[kubelet]; ok {
-			q[api] = vals
-			q.Del(kubelet)
-		}
-	}
-	if container != "" {
-		q.Set("container", container)
-	}
-	if verb == "run" {
-		q.Del("cmd")
-	}
-	out := &url.URL{Path: "/api/v1/namespaces/" + hostNS + "/pods/" + translate.HostName(pod, ns, vcluster) + "/" + sub, RawQuery: q.Encode()}
-	return out, true
 }

@@ -1,4 +1,4 @@
-package syncer
+package certs
 
 import (
 	"bytes"
@@ -25,9 +25,9 @@ type ClientPin struct {
 	Cert func() ([]byte, error)
 }
 
-// tlsConfig is a server TLS configuration that requires a verified client certificate matching
-// the pin.
-func (p ClientPin) tlsConfig(serving tls.Certificate) (*tls.Config, error) {
+// TLSConfig is a server TLS configuration that serves serving and requires a verified client
+// certificate matching the pin.
+func (p ClientPin) TLSConfig(serving tls.Certificate) (*tls.Config, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(p.CA) {
 		return nil, errors.New("no client CA")

@@ -1,4 +1,4 @@
-package syncer
+package kubeletproxy
 
 import (
 	"net/url"

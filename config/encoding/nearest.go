@@ -1,4 +1,4 @@
-package config
+package encoding
 
 import (
 	"reflect"

@@ -1,12 +1,16 @@
-package config
+package legacy
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"vkube.io/vkube/config"
 )
 
 // The legacy charts ran the control plane in several containers (k3s + syncer, or apiserver,
@@ -16,7 +20,7 @@ var legacyContainers = [][]string{{"vcluster"}, {"syncer"}, {"api"}, {"controlle
 
 // convertPod maps storage, resources, volumes, security contexts, placement and env onto the
 // StatefulSet.
-func (r *legacyReader) convertPod(c *Config) {
+func (r *reader) convertPod(c *config.Config) {
 	sts := &c.ControlPlane.StatefulSet
 	vc := &sts.Persistence.VolumeClaim
 	for _, base := range [][]string{{"storage"}, {"etcd", "storage"}} {
@@ -90,7 +94,7 @@ func (r *legacyReader) convertPod(c *Config) {
 
 // convertResources sums the legacy containers' requests and limits: vkube's one container does
 // the work of all of them.
-func (r *legacyReader) convertResources(c *Config) {
+func (r *reader) convertResources(c *config.Config) {
 	sources := append([][]string{{"resources"}}, legacyContainers...)
 	totals := map[string]map[string]resource.Quantity{}
 	for _, base := range sources {
@@ -99,7 +103,7 @@ func (r *legacyReader) convertResources(c *Config) {
 			segs = append(append([]string(nil), base...), "resources")
 		}
 		m := r.mapping(segs...)
-		for _, kind := range sortedKeys(m) {
+		for _, kind := range slices.Sorted(maps.Keys(m)) {
 			if kind != "limits" && kind != "requests" {
 				r.ignore(append(segs, kind)...)
 				continue
@@ -111,7 +115,7 @@ func (r *legacyReader) convertResources(c *Config) {
 				}
 				continue
 			}
-			for _, name := range sortedKeys(quantities) {
+			for _, name := range slices.Sorted(maps.Keys(quantities)) {
 				q, err := resource.ParseQuantity(fmt.Sprint(quantities[name]))
 				if err != nil {
 					r.errs = append(r.errs, field.Invalid(legacyPath(append(segs, kind, name)), quantities[name], "must be a quantity such as 500m or 2Gi"))
@@ -146,17 +150,19 @@ var podOnlySecurityKeys = map[string]bool{"fsGroup": true, "fsGroupChangePolicy"
 // convertSecurity folds the top-level securityContext/fsGroup and every legacy container's into
 // vkube's container and pod security contexts, normalised for the restricted Pod Security
 // Standard: capabilities.drop [all] becomes [ALL], and NET_BIND_SERVICE is not added.
-func (r *legacyReader) convertSecurity(c *Config) {
+func (r *reader) convertSecurity(c *config.Config) {
 	container, pod := map[string]any{}, map[string]any{}
 	fold := func(dst map[string]any, src map[string]any, where string) {
-		for _, k := range sortedKeys(src) {
+		for _, k := range slices.Sorted(maps.Keys(src)) {
 			v := src[k]
 			target := dst
 			if podOnlySecurityKeys[k] {
 				target = pod
 			}
 			if k == "capabilities" {
-				caps, _ := deepCopy(v).(map[string]any)
+				// A copy: normalising replaces its lists, and v belongs to the caller's values.
+				caps, _ := v.(map[string]any)
+				caps = maps.Clone(caps)
 				if removed := normaliseCapabilities(caps); removed != "" {
 					r.warn("%s.capabilities.add: removed %s: vkube listens on unprivileged ports only and does not need it", where, removed)
 				}
@@ -268,7 +274,7 @@ func containsMap(list []map[string]any, m map[string]any) bool {
 }
 
 // maps reads a list of mappings.
-func (r *legacyReader) maps(segs ...string) []map[string]any {
+func (r *reader) maps(segs ...string) []map[string]any {
 	var out []map[string]any
 	for i, e := range r.list(segs...) {
 		m, ok := e.(map[string]any)
@@ -282,8 +288,8 @@ func (r *legacyReader) maps(segs ...string) []map[string]any {
 }
 
 // envVars reads a container env list; valueFrom entries have no vkube equivalent.
-func (r *legacyReader) envVars(segs ...string) []EnvVar {
-	var out []EnvVar
+func (r *reader) envVars(segs ...string) []config.EnvVar {
+	var out []config.EnvVar
 	for i, m := range r.maps(segs...) {
 		name, _ := m["name"].(string)
 		if name == "" {
@@ -298,7 +304,7 @@ func (r *legacyReader) envVars(segs ...string) []EnvVar {
 		if v == nil {
 			v = ""
 		}
-		out = append(out, EnvVar{Name: name, Value: fmt.Sprint(v)})
+		out = append(out, config.EnvVar{Name: name, Value: fmt.Sprint(v)})
 	}
 	return out
 }

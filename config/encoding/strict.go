@@ -1,14 +1,18 @@
-package config
+package encoding
 
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"vkube.io/vkube/config"
 )
 
 // UnknownFieldError is a key the vkube.yaml schema does not have at that level.
@@ -32,9 +36,9 @@ func (e *UnknownFieldError) Error() string {
 
 // decodeStrict decodes new-format values into c over what c already holds. Every key must exist
 // in the schema and every value must fit its field's type; all problems are returned together.
-func decodeStrict(values map[string]any, c *Config) []error {
+func decodeStrict(values map[string]any, c *config.Config) []error {
 	s := &strictWalker{}
-	norm := s.conform(values, reflect.TypeOf(Config{}), nil, nil)
+	norm := s.conform(values, reflect.TypeOf(config.Config{}), nil, nil)
 	if len(s.errs) > 0 {
 		return s.errs
 	}
@@ -71,7 +75,7 @@ func (s *strictWalker) conform(v any, t reflect.Type, p *field.Path, segs []stri
 		}
 		fields := schemaFields(t)
 		out := make(map[string]any, len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			ft, known := fields[k]
 			kp, ksegs := childPath(p, k), appendSeg(segs, k)
 			if !known {
@@ -100,7 +104,7 @@ func (s *strictWalker) conform(v any, t reflect.Type, p *field.Path, segs []stri
 			return nil
 		}
 		out := make(map[string]any, len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			out[k] = s.conform(m[k], t.Elem(), p.Key(k), appendSeg(segs, k))
 		}
 		return out

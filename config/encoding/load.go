@@ -1,67 +1,45 @@
-package config
+// Package encoding reads vkube.yaml documents and files into a config.Config: YAML into plain
+// values (repeated keys found), merged like helm -f, decoded strictly (an unknown key names the
+// nearest known one). Legacy vcluster chart values are converted by config/legacy first; that is
+// why loading lives here, above both, and not in config, which legacy builds on.
+package encoding
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+
+	"vkube.io/vkube/config"
+	"vkube.io/vkube/config/legacy"
 )
-
-// legacyTopLevel are keys of the old vcluster charts (k3s, k0s, k8s, eks) that vkube.yaml lacks.
-// One of them at the top of a document marks it as legacy values.
-var legacyTopLevel = map[string]bool{
-	"vcluster": true, "syncer": true, "api": true, "controller": true, "scheduler": true,
-	"etcd": true, "coredns": true, "storage": true, "securityContext": true,
-	"podSecurityContext": true, "fsGroup": true, "isolation": true, "mapServices": true,
-	"enableHA": true, "ingress": true, "service": true, "volumeMounts": true, "volumes": true,
-	"resources": true, "replicas": true, "serviceCIDR": true, "k3sToken": true, "job": true,
-	"serviceAccount": true, "workloadServiceAccount": true, "rbac": true, "plugin": true,
-	"plugins": true, "init": true, "multiNamespaceMode": true, "fallbackHostDns": true,
-	"telemetry": true, "openshift": true, "monitoring": true, "defaultImageRegistry": true,
-	"globalAnnotations": true, "headless": true, "pro": true, "proxy": true, "admission": true,
-	"embeddedEtcd": true, "hostpathMapper": true, "nodeSelector": true, "affinity": true,
-	"tolerations": true, "priorityClassName": true, "labels": true, "annotations": true,
-	"podLabels": true, "podAnnotations": true, "podDisruptionBudget": true,
-}
-
-// legacySyncKeys are the children of the legacy `sync:` block (vkube.yaml has toHost/fromHost).
-var legacySyncKeys = map[string]bool{
-	"pods": true, "services": true, "endpoints": true, "configmaps": true, "secrets": true,
-	"persistentvolumeclaims": true, "events": true, "ingresses": true, "ingressclasses": true,
-	"fake-nodes": true, "fake-persistentvolumes": true, "nodes": true, "persistentvolumes": true,
-	"storageclasses": true, "legacy-storageclasses": true, "hoststorageclasses": true,
-	"priorityclasses": true, "networkpolicies": true, "volumesnapshots": true,
-	"poddisruptionbudgets": true, "serviceaccounts": true, "csidrivers": true, "csinodes": true,
-	"csistoragecapacities": true, "generic": true,
-}
 
 // Load reads one vkube.yaml document, or legacy vcluster chart values (converted, with
 // warnings about what was changed or ignored). New-format documents are strict: unknown keys
 // are errors that name the nearest known key. Load neither applies defaults nor validates:
 // callers apply their flags, then call SetDefaults and Validate.
-func Load(data []byte) (*Config, []string, error) {
+func Load(data []byte) (*config.Config, []string, error) {
 	return load([]source{{data: data}})
 }
 
 // LoadFiles reads and merges several files like `helm -f a -f b`: later files override earlier
 // ones key by key before the result is decoded as one document.
-func LoadFiles(paths ...string) (*Config, []string, error) {
+func LoadFiles(paths ...string) (*config.Config, []string, error) {
 	return LoadLayers(nil, paths)
 }
 
 // FromValues decodes values already parsed into plain maps (e.g. Helm's merged values), new
 // format or legacy, exactly as Load does.
-func FromValues(values map[string]any) (*Config, []string, error) {
+func FromValues(values map[string]any) (*config.Config, []string, error) {
 	return fromValues(values, nil, nil)
 }
 
 // LoadLayers merges, in order, base (values already parsed, e.g. a release's previous values),
 // the files, then overlays (e.g. --set values), and decodes the result as Load does.
-func LoadLayers(base map[string]any, paths []string, overlays ...map[string]any) (*Config, []string, error) {
+func LoadLayers(base map[string]any, paths []string, overlays ...map[string]any) (*config.Config, []string, error) {
 	var srcs []source
 	if len(base) > 0 {
 		srcs = append(srcs, source{name: "previous values", values: base})
@@ -87,7 +65,7 @@ type source struct {
 	values map[string]any
 }
 
-func load(srcs []source) (*Config, []string, error) {
+func load(srcs []source) (*config.Config, []string, error) {
 	merged := map[string]any{}
 	var dups []duplicateKey
 	for i := range srcs {
@@ -112,18 +90,18 @@ func load(srcs []source) (*Config, []string, error) {
 	return fromValues(merged, dups, srcs)
 }
 
-func fromValues(values map[string]any, dups []duplicateKey, srcs []source) (*Config, []string, error) {
-	c := &Config{}
+func fromValues(values map[string]any, dups []duplicateKey, srcs []source) (*config.Config, []string, error) {
+	c := &config.Config{}
 	var warnings []string
 	newPart := values
-	if markers := legacyMarkers(values); len(markers) > 0 {
+	if markers := legacy.Markers(values); len(markers) > 0 {
 		var legacyPart map[string]any
 		newPart, legacyPart = splitLegacy(values)
 		warnings = append(warnings, fmt.Sprintf("legacy vcluster chart values (found %s): converted to the vkube.yaml schema", strings.Join(markers, ", ")))
 		for _, d := range dups {
 			warnings = append(warnings, fmt.Sprintf("%s: duplicate key (lines %d and %d): the last one wins", d.path, d.firstLine, d.line))
 		}
-		w, err := convertLegacy(legacyPart, c)
+		w, err := legacy.Convert(legacyPart, c)
 		warnings = append(warnings, w...)
 		if err != nil {
 			return nil, warnings, err
@@ -151,31 +129,12 @@ func fromValues(values map[string]any, dups []duplicateKey, srcs []source) (*Con
 	return c, warnings, nil
 }
 
-// legacyMarkers lists the keys that make a document legacy values, sorted.
-func legacyMarkers(values map[string]any) []string {
-	var found []string
-	for k, v := range values {
-		if legacyTopLevel[k] {
-			found = append(found, k)
-		}
-		if sync, ok := v.(map[string]any); ok && k == "sync" {
-			for sk := range sync {
-				if legacySyncKeys[sk] {
-					found = append(found, "sync."+sk)
-				}
-			}
-		}
-	}
-	slices.Sort(found)
-	return found
-}
-
 // splitLegacy separates a legacy document's vkube.yaml keys (which may be mixed in, e.g. by a
 // later -f file) from the legacy keys; the former are decoded strictly over the conversion.
 func splitLegacy(values map[string]any) (newPart, legacyPart map[string]any) {
 	newPart, legacyPart = map[string]any{}, map[string]any{}
-	top := schemaFields(reflect.TypeOf(Config{}))
-	syncKeys := schemaFields(reflect.TypeOf(Sync{}))
+	top := schemaFields(reflect.TypeOf(config.Config{}))
+	syncKeys := schemaFields(reflect.TypeOf(config.Sync{}))
 	for k, v := range values {
 		if k == "sync" {
 			if m, ok := v.(map[string]any); ok {
@@ -196,7 +155,7 @@ func splitLegacy(values map[string]any) (newPart, legacyPart map[string]any) {
 				continue
 			}
 		}
-		if _, isNew := top[k]; isNew && !legacyTopLevel[k] {
+		if _, isNew := top[k]; isNew && !legacy.IsTopLevelKey(k) {
 			newPart[k] = v
 		} else {
 			legacyPart[k] = v

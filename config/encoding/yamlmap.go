@@ -1,12 +1,10 @@
-package config
+package encoding
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -220,8 +218,4 @@ func displayPath(segs []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

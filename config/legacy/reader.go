@@ -1,7 +1,8 @@
-package config
+package legacy
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -10,34 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// convertLegacy turns old vcluster chart values (the charts for k3s, k0s, k8s and eks, as the
-// seeds write them) into c. It returns warnings for what it changed on the way and one warning
-// line listing every key it ignored; values of the wrong type are errors.
-func convertLegacy(values map[string]any, c *Config) ([]string, error) {
-	r := &legacyReader{values: values, used: map[string]bool{}, partly: map[string]bool{}}
-	distro := r.convertDistro(c)
-	r.convertControlPlaneArgs(c, distro)
-	r.convertReplicasAndStore(c, distro)
-	r.convertPod(c)
-	r.convertSync(c, distro)
-	r.convertSyncerArgs(c, distro)
-	r.convertExposure(c)
-	r.convertIsolation(c)
-	r.convertMapServices(c)
-	r.convertCoreDNS(c)
-	r.convertMisc(c)
-	r.collectLeftovers(r.values, nil)
-	warnings := r.warnings
-	if len(r.ignored) > 0 {
-		slices.Sort(r.ignored)
-		warnings = append(warnings, "legacy values vkube does not support (yet), ignored: "+strings.Join(slices.Compact(r.ignored), ", "))
-	}
-	return warnings, r.errs.ToAggregate()
-}
-
-// legacyReader reads legacy values by path, remembering what it consumed so that everything
+// reader reads legacy values by path, remembering what it consumed so that everything
 // else can be reported as ignored.
-type legacyReader struct {
+type reader struct {
 	values   map[string]any
 	used     map[string]bool // consumed paths (and so their subtrees)
 	partly   map[string]bool // ancestors of consumed paths
@@ -46,26 +22,26 @@ type legacyReader struct {
 	errs     field.ErrorList
 }
 
-func (r *legacyReader) warn(format string, args ...any) {
+func (r *reader) warn(format string, args ...any) {
 	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
 }
 
 // ignore reports a present key as ignored (and consumed).
-func (r *legacyReader) ignore(segs ...string) {
+func (r *reader) ignore(segs ...string) {
 	if _, ok := r.lookup(segs); ok {
 		r.mark(segs)
 		r.ignored = append(r.ignored, strings.Join(segs, "."))
 	}
 }
 
-func (r *legacyReader) mark(segs []string) {
+func (r *reader) mark(segs []string) {
 	r.used[strings.Join(segs, "\x00")] = true
 	for i := 1; i < len(segs); i++ {
 		r.partly[strings.Join(segs[:i], "\x00")] = true
 	}
 }
 
-func (r *legacyReader) lookup(segs []string) (any, bool) {
+func (r *reader) lookup(segs []string) (any, bool) {
 	var cur any = r.values
 	for _, s := range segs {
 		m, ok := cur.(map[string]any)
@@ -80,7 +56,7 @@ func (r *legacyReader) lookup(segs []string) (any, bool) {
 }
 
 // get consumes and returns a value; a null counts as absent.
-func (r *legacyReader) get(segs ...string) (any, bool) {
+func (r *reader) get(segs ...string) (any, bool) {
 	v, ok := r.lookup(segs)
 	if !ok {
 		return nil, false
@@ -89,12 +65,12 @@ func (r *legacyReader) get(segs ...string) (any, bool) {
 	return v, v != nil
 }
 
-func (r *legacyReader) has(segs ...string) bool {
+func (r *reader) has(segs ...string) bool {
 	v, ok := r.lookup(segs)
 	return ok && v != nil
 }
 
-func (r *legacyReader) typeError(segs []string, v any, want string) {
+func (r *reader) typeError(segs []string, v any, want string) {
 	r.errs = append(r.errs, field.Invalid(legacyPath(segs), v, "must be "+want))
 }
 
@@ -102,7 +78,7 @@ func legacyPath(segs []string) *field.Path {
 	return field.NewPath(segs[0], segs[1:]...)
 }
 
-func (r *legacyReader) str(segs ...string) (string, bool) {
+func (r *reader) str(segs ...string) (string, bool) {
 	v, ok := r.get(segs...)
 	if !ok {
 		return "", false
@@ -121,7 +97,7 @@ func (r *legacyReader) str(segs ...string) (string, bool) {
 	return "", false
 }
 
-func (r *legacyReader) boolean(segs ...string) (bool, bool) {
+func (r *reader) boolean(segs ...string) (bool, bool) {
 	v, ok := r.get(segs...)
 	if !ok {
 		return false, false
@@ -142,7 +118,7 @@ func (r *legacyReader) boolean(segs ...string) (bool, bool) {
 	return false, false
 }
 
-func (r *legacyReader) integer(segs ...string) (int, bool) {
+func (r *reader) integer(segs ...string) (int, bool) {
 	v, ok := r.get(segs...)
 	if !ok {
 		return 0, false
@@ -164,7 +140,7 @@ func (r *legacyReader) integer(segs ...string) (int, bool) {
 }
 
 // strs reads a list of strings; a single string counts as a one-element list.
-func (r *legacyReader) strs(segs ...string) []string {
+func (r *reader) strs(segs ...string) []string {
 	v, ok := r.get(segs...)
 	if !ok {
 		return nil
@@ -191,7 +167,7 @@ func (r *legacyReader) strs(segs ...string) []string {
 	return nil
 }
 
-func (r *legacyReader) mapping(segs ...string) map[string]any {
+func (r *reader) mapping(segs ...string) map[string]any {
 	v, ok := r.get(segs...)
 	if !ok {
 		return nil
@@ -207,7 +183,7 @@ func (r *legacyReader) mapping(segs ...string) map[string]any {
 	return m
 }
 
-func (r *legacyReader) list(segs ...string) []any {
+func (r *reader) list(segs ...string) []any {
 	v, ok := r.get(segs...)
 	if !ok {
 		return nil
@@ -221,13 +197,13 @@ func (r *legacyReader) list(segs ...string) []any {
 }
 
 // stringMap reads a mapping of scalars as strings (quota: {requests.cpu: 10}).
-func (r *legacyReader) stringMap(segs ...string) map[string]string {
+func (r *reader) stringMap(segs ...string) map[string]string {
 	m := r.mapping(segs...)
 	if m == nil {
 		return nil
 	}
 	out := make(map[string]string, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch v := m[k].(type) {
 		case string:
 			out[k] = v
@@ -239,57 +215,4 @@ func (r *legacyReader) stringMap(segs ...string) map[string]string {
 		}
 	}
 	return out
-}
-
-// collectLeftovers reports every key nothing consumed, at the highest level where nothing below
-// was consumed. Values that ask for nothing (null, false, empty) are no-ops and pass silently.
-func (r *legacyReader) collectLeftovers(m map[string]any, prefix []string) {
-	for _, k := range sortedKeys(m) {
-		segs := append(append([]string(nil), prefix...), k)
-		id := strings.Join(segs, "\x00")
-		if r.used[id] || isNoop(m[k]) {
-			continue
-		}
-		if sub, ok := m[k].(map[string]any); ok && r.partly[id] {
-			r.collectLeftovers(sub, segs)
-			continue
-		}
-		r.ignored = append(r.ignored, strings.Join(segs, "."))
-	}
-}
-
-func isNoop(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case bool:
-		return !x
-	case string:
-		// `manifests: |- ---` is the charts' way of saying "none".
-		return strings.Trim(x, "- \t\r\n") == ""
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		for _, e := range x {
-			if !isNoop(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// convertMisc maps the remaining top-level keys and consumes chart mechanics that vkube
-// replaces by its own (RBAC, service accounts, telemetry).
-func (r *legacyReader) convertMisc(c *Config) {
-	if cidr, ok := r.str("serviceCIDR"); ok && cidr != "" {
-		c.ControlPlane.Advanced.ServiceCIDR = cidr
-	}
-	if tok, ok := r.str("k3sToken"); ok && tok != "" {
-		c.ControlPlane.Distro.K3s.Token = tok
-	}
-	for _, segs := range [][]string{{"rbac"}, {"telemetry"}, {"pro"}, {"serviceAccount", "create"}, {"enableHA"}} {
-		r.get(segs...)
-	}
 }

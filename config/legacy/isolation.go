@@ -1,8 +1,10 @@
-package config
+package legacy
+
+import "vkube.io/vkube/config"
 
 // convertIsolation maps isolation.* to policies. The chart only rendered the isolation objects
 // with isolation.enabled, so without it the whole block is inert.
-func (r *legacyReader) convertIsolation(c *Config) {
+func (r *reader) convertIsolation(c *config.Config) {
 	on, _ := r.boolean("isolation", "enabled")
 	if !on {
 		r.get("isolation")

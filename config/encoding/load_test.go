@@ -1,10 +1,13 @@
-package config
+package encoding
 
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"vkube.io/vkube/config"
 )
 
 func TestLoadNewFormat(t *testing.T) {
@@ -171,7 +174,7 @@ controlPlane:
 	want(t, "k8s still enabled", c.ControlPlane.Distro.K8s.Enabled, true)
 	want(t, "lists replaced", c.ControlPlane.Distro.K8s.APIServer.ExtraArgs, []string{"--c"})
 	want(t, "untouched keys kept", c.ControlPlane.Proxy.ExtraSANs, []string{"a.example.com"})
-	want(t, "null removes", c.ControlPlane.Ingress, Ingress{})
+	want(t, "null removes", c.ControlPlane.Ingress, config.Ingress{})
 
 	typo := write(t, dir, "typo.yaml", "controlPlane:\n  proxy:\n    extraSAN: [b]\n")
 	_, _, err = LoadFiles(base, typo)
@@ -196,11 +199,13 @@ func TestLoadMixedLegacyAndNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want(t, "distro", c.DistroName(), DistroK3s)
+	want(t, "distro", c.DistroName(), config.DistroK3s)
 	want(t, "version from the override", c.KubernetesVersion(), "v1.30.4+k3s1")
 	want(t, "legacy sync", c.Sync.ToHost.Ingresses.On(false), true)
 	want(t, "new sync", c.Sync.ToHost.NetworkPolicies.On(false), true)
-	wantWarning(t, warnings, "legacy vcluster chart values", "sync.ingresses", "vcluster")
+	if len(warnings) == 0 || warnings[0] != "legacy vcluster chart values (found sync.ingresses, vcluster): converted to the vkube.yaml schema" {
+		t.Errorf("warnings = %q", warnings)
+	}
 
 	// The vkube.yaml part of a mixed document stays strict.
 	_, _, err = Load([]byte("vcluster:\n  image: rancher/k3s:v1.29.1-k3s2\ncontrolPlane:\n  proxi: {}\n"))
@@ -247,5 +252,12 @@ func TestLoadPodTokenSecrets(t *testing.T) {
 	}
 	if _, _, err := Load([]byte("sync:\n  toHost:\n    pods:\n      useSecretForSATokens: true\n")); err == nil || !strings.Contains(err.Error(), "useSecretsForSATokens") {
 		t.Errorf("a misspelt key: %v", err)
+	}
+}
+
+func want(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %#v, want %#v", what, got, want)
 	}
 }

@@ -1,4 +1,4 @@
-package config
+package legacy
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"vkube.io/vkube/config"
 )
 
 var imageVersionRE = regexp.MustCompile(`^v?(\d+\.\d+\.\d+)(?:[-+](k3s\d+|k0s\.\d+))?`)
@@ -29,21 +31,21 @@ func InferDistroFromImage(image string) (distro, version string, ok bool) {
 	name := path.Base(repo)
 	switch {
 	case strings.Contains(name, "k3s"):
-		distro = DistroK3s
+		distro = config.DistroK3s
 	case strings.Contains(name, "k0s"):
-		distro = DistroK0s
+		distro = config.DistroK0s
 	case strings.Contains(name, "kube-apiserver"), strings.Contains(name, "kube-controller-manager"),
 		strings.Contains(name, "kube-scheduler"):
-		distro = DistroK8s
+		distro = config.DistroK8s
 		if strings.Contains(repo, "eks-distro") || strings.Contains(tag, "-eks-") {
-			distro = DistroEKS
+			distro = config.DistroEKS
 		}
 	default:
 		return "", "", false
 	}
 	if m := imageVersionRE.FindStringSubmatch(tag); m != nil {
 		version = "v" + m[1]
-		if (distro == DistroK3s && strings.HasPrefix(m[2], "k3s")) || (distro == DistroK0s && strings.HasPrefix(m[2], "k0s")) {
+		if (distro == config.DistroK3s && strings.HasPrefix(m[2], "k3s")) || (distro == config.DistroK0s && strings.HasPrefix(m[2], "k0s")) {
 			version += "+" + m[2]
 		}
 	}
@@ -53,7 +55,7 @@ func InferDistroFromImage(image string) (distro, version string, ok bool) {
 // convertDistro picks the distro: from vcluster.image (k3s/k0s charts), from the k8s chart's
 // component images, or from the k8s chart's component keys. Nothing is set when the values do
 // not say, so the vkube default (k8s) applies.
-func (r *legacyReader) convertDistro(c *Config) string {
+func (r *reader) convertDistro(c *config.Config) string {
 	distro, version, from := "", "", ""
 	if img, ok := r.str("vcluster", "image"); ok && img != "" {
 		if d, v, known := InferDistroFromImage(img); known {
@@ -69,14 +71,14 @@ func (r *legacyReader) convertDistro(c *Config) string {
 			continue
 		}
 		d, v, known := InferDistroFromImage(img)
-		if !known || (d != DistroK8s && d != DistroEKS) {
+		if !known || (d != config.DistroK8s && d != config.DistroEKS) {
 			r.warn("%s.image %q is not a Kubernetes component image: ignored", comp, img)
 			continue
 		}
 		if distro == "" {
 			distro, from = d, comp+".image"
 		}
-		if distro != DistroK8s && distro != DistroEKS {
+		if distro != config.DistroK8s && distro != config.DistroEKS {
 			r.warn("%s.image %q ignored: %s selects the %s distro", comp, img, from, distro)
 			continue
 		}
@@ -90,17 +92,17 @@ func (r *legacyReader) convertDistro(c *Config) string {
 	if distro == "" {
 		for _, comp := range []string{"api", "controller", "scheduler", "etcd"} {
 			if r.has(comp) {
-				distro = DistroK8s // only the k8s chart has these keys
+				distro = config.DistroK8s // only the k8s chart has these keys
 				break
 			}
 		}
 	}
 	if distro == "" && (r.has("vcluster", "command") || r.has("vcluster", "baseArgs") || r.has("vcluster", "extraArgs")) {
-		distro = DistroK3s
+		distro = config.DistroK3s
 		r.warn("vcluster.command/baseArgs/extraArgs without vcluster.image: assuming the k3s chart, vcluster's default then; set controlPlane.distro.<name>.enabled to choose another distro")
 	}
 	if distro == "" {
-		return DistroK8s
+		return config.DistroK8s
 	}
 	_ = c.SetDistro(distro)
 	if version != "" {
@@ -111,7 +113,7 @@ func (r *legacyReader) convertDistro(c *Config) string {
 
 // convertControlPlaneArgs maps the distro container (vcluster.*) and the k8s chart's components
 // (api, controller, scheduler, etcd) onto the distro's command, extra args and env.
-func (r *legacyReader) convertControlPlaneArgs(c *Config, distro string) {
+func (r *reader) convertControlPlaneArgs(c *config.Config, distro string) {
 	d := &c.ControlPlane.Distro
 	args := r.takeControlPlaneFlags(c, r.strs("vcluster", "extraArgs"))
 	command, base := r.strs("vcluster", "command"), r.strs("vcluster", "baseArgs")
@@ -140,7 +142,7 @@ func (r *legacyReader) convertControlPlaneArgs(c *Config, distro string) {
 	}
 
 	switch distro {
-	case DistroK3s:
+	case config.DistroK3s:
 		k := &d.K3s
 		k.ExtraArgs = append(k.ExtraArgs, args...)
 		k.ExtraArgs = append(k.ExtraArgs, k3sComponentArgs("--kube-apiserver-arg", apiArgs)...)
@@ -148,7 +150,7 @@ func (r *legacyReader) convertControlPlaneArgs(c *Config, distro string) {
 		k.ExtraArgs = append(k.ExtraArgs, k3sComponentArgs("--kube-scheduler-arg", schedArgs)...)
 		k.Command = cmd
 		k.Env = append(append(k.Env, env...), compEnv...)
-	case DistroK0s:
+	case config.DistroK0s:
 		k := &d.K0s
 		k.ExtraArgs = append(k.ExtraArgs, args...)
 		k.Command = cmd
@@ -163,7 +165,7 @@ func (r *legacyReader) convertControlPlaneArgs(c *Config, distro string) {
 		}
 	default:
 		k := &d.K8s
-		if distro == DistroEKS {
+		if distro == config.DistroEKS {
 			k = &d.EKS
 		}
 		// With a kube-apiserver image, the vcluster container was the API server.
@@ -210,12 +212,12 @@ func k3sComponentArgs(passThrough string, args []string) []string {
 
 // takeControlPlaneFlags moves the flags vkube has settings for out of a control-plane
 // argument list: the service CIDR, TLS SANs, the cluster domain, and k3s' datastore flags.
-func (r *legacyReader) takeControlPlaneFlags(c *Config, args []string) []string {
+func (r *reader) takeControlPlaneFlags(c *config.Config, args []string) []string {
 	valued := map[string]bool{
 		"service-cidr": true, "service-cluster-ip-range": true, "tls-san": true, "cluster-domain": true,
 		"datastore-endpoint": true, "datastore-cafile": true, "datastore-certfile": true, "datastore-keyfile": true,
 	}
-	var tls TLSFiles
+	var tls config.TLSFiles
 	rest := eachFlag(args, valued, nil, func(name, value string) {
 		if value == "" {
 			r.warn("--%s has no value: ignored", name)
@@ -247,7 +249,7 @@ func (r *legacyReader) takeControlPlaneFlags(c *Config, args []string) []string 
 			tls.KeyFile = value
 		}
 	})
-	if tls != (TLSFiles{}) {
+	if tls != (config.TLSFiles{}) {
 		bs := &c.ControlPlane.BackingStore
 		if bs.Etcd.External.Enabled {
 			bs.Etcd.External.TLS = tls
@@ -261,7 +263,7 @@ func (r *legacyReader) takeControlPlaneFlags(c *Config, args []string) []string 
 // convertReplicasAndStore maps enableHA and the components' replicas to the StatefulSet's
 // replicas (vkube runs every component in each replica), and picks a backing store that can
 // serve them.
-func (r *legacyReader) convertReplicasAndStore(c *Config, distro string) {
+func (r *reader) convertReplicasAndStore(c *config.Config, distro string) {
 	ha, _ := r.boolean("enableHA")
 	maxReplicas, counts, differ := 0, []string{}, false
 	for _, segs := range [][]string{{"replicas"}, {"syncer", "replicas"}, {"api", "replicas"}, {"controller", "replicas"}, {"scheduler", "replicas"}, {"etcd", "replicas"}} {
