@@ -59,6 +59,8 @@ type restartResult struct {
 	Seconds       []float64
 	GetSeconds    []float64
 	ReadyzSeconds []float64
+	// Bare is the same figure for a bare apiserver restarted as systemd would.
+	Bare *restartResult `json:",omitempty"`
 }
 
 type memoryResult struct {
@@ -234,9 +236,18 @@ func (r *results) table() string {
 		ratioRows(r.Start, "start → /readyz + admin GET /api", "s", 1.25, 0, false)
 	}
 	if x := r.Restart; x != nil {
-		r.Table = append(r.Table,
-			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving + supervisor /readyz ok, median of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MedianSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MedianSeconds <= 5)},
-			row{Figure: fmt.Sprintf("apiserver SIGKILL → serving + supervisor /readyz ok, max of %d kills (s)", x.Kills), Vkube: fmt.Sprintf("%.2f", x.MaxSeconds), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", x.MaxSeconds <= 5)})
+		for _, f := range []struct {
+			what string
+			of   func(*restartResult) float64
+		}{{"median", func(r *restartResult) float64 { return r.MedianSeconds }}, {"max", func(r *restartResult) float64 { return r.MaxSeconds }}} {
+			rw := row{Figure: fmt.Sprintf("apiserver SIGKILL → serving + /readyz ok (vkube: its supervisor's; bare: restarted as systemd would), %s of %d kills (s)", f.what, x.Kills),
+				Vkube: fmt.Sprintf("%.2f", f.of(x)), Bare: "—", Ratio: "—", Target: verdict("≤ 5 s", f.of(x) <= 5)}
+			if x.Bare != nil && f.of(x.Bare) > 0 {
+				rw.Bare = fmt.Sprintf("%.2f", f.of(x.Bare))
+				rw.Ratio = fmt.Sprintf("%.2f×", f.of(x)/f.of(x.Bare))
+			}
+			r.Table = append(r.Table, rw)
+		}
 	}
 	if x := r.Memory; x != nil {
 		rw := row{Figure: fmt.Sprintf("idle PSS after %.0f s, whole cluster on sqlite (MiB)", x.IdleSeconds), Vkube: fmt.Sprintf("%.0f", x.VkubeMiB), Bare: "—", Ratio: "—", Target: verdict("≤ 300 MiB", x.VkubeMiB <= 300)}
