@@ -87,7 +87,7 @@ func main() {
 	flag.IntVar(&e.repeats, "repeats", envInt("BENCH_REPEATS", 3), "interleaved repeats of the start and write figures (env BENCH_REPEATS)")
 	flag.IntVar(&e.kills, "kills", envInt("BENCH_KILLS", 20), "apiserver kills of the restart figure (env BENCH_KILLS)")
 	flag.IntVar(&e.creates, "creates", envInt("BENCH_CREATES", 1000), "ConfigMaps created per write run (env BENCH_CREATES)")
-	flag.IntVar(&e.densityMax, "density-max", envInt("BENCH_DENSITY_MAX", 40), "stop the density figure at this many clusters (env BENCH_DENSITY_MAX)")
+	flag.IntVar(&e.densityMax, "density-max", envInt("BENCH_DENSITY_MAX", 80), "stop the density figure at this many clusters (env BENCH_DENSITY_MAX)")
 	flag.DurationVar(&e.idle, "idle", envDuration("BENCH_IDLE", 2*time.Minute), "idle time before memory is measured (env BENCH_IDLE)")
 	flag.DurationVar(&e.settle, "settle", envDuration("BENCH_SETTLE", 10*time.Second), "pause between a start and the write run or density check (env BENCH_SETTLE)")
 	flag.BoolVar(&e.bare, "bare", envOr("BENCH_BARE", "true") == "true", "also run the bare reference side (env BENCH_BARE=false skips it)")
