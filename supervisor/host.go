@@ -158,7 +158,7 @@ func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *
 	if err := syncer.EnsureKubernetesService(ctx, vcs, h.apiIP, h.apiIP, 443); err != nil {
 		return err
 	}
-	domain := orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local")
+	domain := o.Config.ClusterDomain()
 	daddr, err := clusterdns.Serve(ctx, clusterdns.Config{Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.DNSPort)), ClusterDomain: domain,
 		Upstream: upstreamDNS(), Kubeconfig: s.Kubeconfig, Logger: log})
 	if err != nil {

@@ -179,8 +179,8 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	dopts.PKI = pki
 	dopts.DataDir = opts.DataDir
 	dopts.BindAddress, dopts.AdvertiseAddress, dopts.Port = opts.BindAddress, opts.AdvertiseAddress, opts.Port
-	dopts.ServiceCIDR = orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")
-	dopts.ClusterDomain = orDefault(cfg.ControlPlane.Advanced.ClusterDomain, "cluster.local")
+	dopts.ServiceCIDR = cfg.ServiceCIDR()
+	dopts.ClusterDomain = cfg.ClusterDomain()
 	if err := s.listenWebhook(&dopts); err != nil {
 		s.shutdown(context.Background())
 		return nil, err
@@ -437,7 +437,7 @@ func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroN
 
 func certOptions(o Options, host *hostCluster) certs.Options {
 	cfg := o.Config
-	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ControlPlane.Advanced.ClusterDomain, Validity: o.CertValidity}
+	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ClusterDomain(), Validity: o.CertValidity}
 	for _, san := range cfg.ControlPlane.Proxy.ExtraSANs {
 		co.DNSNames = append(co.DNSNames, san)
 	}
@@ -450,7 +450,7 @@ func certOptions(o Options, host *hostCluster) certs.Options {
 		}
 	}
 	co.EtcdDNSNames = peerSANs(o)
-	if ip := firstServiceIP(orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")); ip != nil {
+	if ip := firstServiceIP(cfg.ServiceCIDR()); ip != nil {
 		co.IPs = append(co.IPs, ip)
 	}
 	if host != nil {
