@@ -19,7 +19,6 @@ import (
 	"vkube.io/vkube/backend"
 	"vkube.io/vkube/binaries"
 	"vkube.io/vkube/certs"
-	"vkube.io/vkube/config"
 	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/process"
@@ -70,7 +69,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	}
 	version := cfg.KubernetesVersion()
 	dopts := distro.Options{Config: cfg, Namespace: opts.Namespace, Replicas: cfg.Replicas()}
-	if err := locateBinaries(driver, distroName, version, &dopts); err != nil {
+	if err := locateBinaries(driver, version, &dopts); err != nil {
 		return nil, err
 	}
 	prev, err := loadState(opts.DataDir)
@@ -165,7 +164,7 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		log.Info("certificates: " + c)
 	}
 
-	bcfg, err := backendConfig(opts, pki, reg, distroName, host)
+	bcfg, err := backendConfig(opts, pki, reg, driver.Needs(), host)
 	if err != nil {
 		s.shutdown(context.Background())
 		return nil, err
@@ -185,13 +184,9 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 		s.shutdown(context.Background())
 		return nil, err
 	}
-	if distroName == config.DistroK3s && cfg.ControlPlane.Distro.K3s.Token == "" {
-		token, err := ensureK3sToken(opts.DataDir)
-		if err != nil {
-			s.shutdown(context.Background())
-			return nil, err
-		}
-		cfg.ControlPlane.Distro.K3s.Token = token
+	if err := driver.Prepare(&dopts); err != nil {
+		s.shutdown(context.Background())
+		return nil, err
 	}
 	go s.run(ctx, driver, dopts, pki)
 	return s, nil
@@ -382,32 +377,30 @@ func waitWithProgress(ctx context.Context, ready <-chan struct{}, errc <-chan er
 	}
 }
 
-func locateBinaries(d distro.Driver, name, version string, o *distro.Options) error {
-	switch name {
-	case "k3s", "k0s":
-		bin, err := binaries.FindSingle(name, version)
+func locateBinaries(d distro.Driver, version string, o *distro.Options) error {
+	if d.Needs().SingleBinary {
+		bin, err := binaries.FindSingle(d.Name(), version)
 		if err != nil {
 			return err
 		}
 		o.Binary = bin
-	default:
-		dir, err := binaries.Find(version, d.Binaries(*o)...)
-		if err != nil {
-			return err
-		}
-		o.BinDir = dir
+		return nil
 	}
+	dir, err := binaries.Find(version, d.Binaries(*o)...)
+	if err != nil {
+		return err
+	}
+	o.BinDir = dir
 	return nil
 }
 
-func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroName string, host *hostCluster) (backend.Config, error) {
+func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, needs distro.Needs, host *hostCluster) (backend.Config, error) {
 	bc, err := backend.ConfigFor(o.Config, o.Namespace)
 	if err != nil {
 		return bc, err
 	}
 	bc.DataDir, bc.Logger, bc.Registerer = filepath.Join(o.DataDir, "datastore"), o.Logger, reg
-	// k3s and k0s run their own etcd client against a TCP URL; the k8s apiserver takes kine's socket.
-	bc.ListenTCP = distroName == "k3s" || distroName == "k0s"
+	bc.ListenTCP = needs.DatastoreTCP
 	// On TCP, kine is mutual TLS with the etcd CA, which only vkube signs with (the controller
 	// manager signs CSRs with the client CA): a local user or a tenant's CSR gets nothing in.
 	bc.LoopbackTLS = backend.LoopbackTLS{
