@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"vkube.io/vkube/config"
 )
 
 const (
-	defaultClusterDomain = "cluster.local"
-	defaultValidity      = 365 * 24 * time.Hour
-	caValidity           = 10 * 365 * 24 * time.Hour
+	defaultValidity = 365 * 24 * time.Hour
+	caValidity      = 10 * 365 * 24 * time.Hour
 	// backdate tolerates clients whose clocks run a little behind the supervisor's.
 	backdate = 5 * time.Minute
 )
@@ -18,7 +19,7 @@ const (
 type Options struct {
 	// Name is the virtual cluster's name; Namespace its host namespace ("" when standalone).
 	Name, Namespace string
-	// ClusterDomain of the virtual cluster; default cluster.local.
+	// ClusterDomain of the virtual cluster; default config.DefaultClusterDomain.
 	ClusterDomain string
 	// IPs are extra IP SANs of the apiserver serving cert: host Service ClusterIP, pod IP,
 	// LoadBalancer IPs, the virtual `kubernetes` service IP.
@@ -38,7 +39,7 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	if o.ClusterDomain == "" {
-		o.ClusterDomain = defaultClusterDomain
+		o.ClusterDomain = config.DefaultClusterDomain
 	}
 	if o.Validity == 0 {
 		o.Validity = defaultValidity

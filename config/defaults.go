@@ -29,6 +29,10 @@ var DistroNames = []string{DistroK8s, DistroEKS, DistroK3s, DistroK0s}
 // DefaultClusterDomain is the virtual cluster's DNS domain when none is set.
 const DefaultClusterDomain = "cluster.local"
 
+// DefaultServiceCIDR is the virtual cluster's service range when none is set and no host
+// cluster's was detected (standalone).
+const DefaultServiceCIDR = "10.96.0.0/12"
+
 // Defaults of the syncer's leader election on a host Lease, in seconds: shorter than vcluster's
 // 60/40/15 so that a killed holder is replaced within 15 s (lease + one retry).
 const (
@@ -282,6 +286,17 @@ func (d ExternalDatabase) DSN() (string, error) {
 		return "", fmt.Errorf("reading controlPlane.backingStore.database.external.dataSourceFile %q: %w", d.DataSourceFile, unwrapPathError(err))
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// ClusterDomain is the virtual cluster's DNS domain, DefaultClusterDomain when unset.
+func (c *Config) ClusterDomain() string {
+	return orDefault(c.ControlPlane.Advanced.ClusterDomain, DefaultClusterDomain)
+}
+
+// ServiceCIDR is the virtual cluster's service range: as set or detected from the host, else
+// DefaultServiceCIDR.
+func (c *Config) ServiceCIDR() string {
+	return orDefault(c.ControlPlane.Advanced.ServiceCIDR, DefaultServiceCIDR)
 }
 
 // Replicas is the number of control-plane replicas (1 when unset).

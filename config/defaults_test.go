@@ -18,6 +18,12 @@ func TestDefault(t *testing.T) {
 	want(t, "replicas", c.Replicas(), 1)
 	want(t, "cluster domain", c.ControlPlane.Advanced.ClusterDomain, "cluster.local")
 	want(t, "service CIDR (detected)", c.ControlPlane.Advanced.ServiceCIDR, "")
+	want(t, "service CIDR standalone", c.ServiceCIDR(), "10.96.0.0/12")
+	unset := &Config{}
+	want(t, "cluster domain of an undefaulted config", unset.ClusterDomain(), "cluster.local")
+	unset.ControlPlane.Advanced.ClusterDomain, unset.ControlPlane.Advanced.ServiceCIDR = "corp.example", "10.0.0.0/16"
+	want(t, "cluster domain as set", unset.ClusterDomain(), "corp.example")
+	want(t, "service CIDR as set", unset.ServiceCIDR(), "10.0.0.0/16")
 	ha := c.ControlPlane.StatefulSet.HighAvailability
 	want(t, "lease", []int{ha.Replicas, ha.LeaseDuration, ha.RenewDeadline, ha.RetryPeriod}, []int{1, 10, 6, 2})
 	want(t, "persistence", c.PersistenceEnabled(), true)

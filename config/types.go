@@ -232,7 +232,7 @@ type Advanced struct {
 	// ClusterDomain is the virtual cluster's DNS domain.
 	ClusterDomain string `json:"clusterDomain,omitempty"`
 	// ServiceCIDR is the virtual apiserver's service range; detected from the host when empty,
-	// 10.96.0.0/12 when standalone.
+	// DefaultServiceCIDR when standalone.
 	ServiceCIDR string `json:"serviceCIDR,omitempty"`
 	// DataDir is where state lives when running in a pod (the data volume).
 	DataDir string `json:"dataDir,omitempty"`

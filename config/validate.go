@@ -283,11 +283,11 @@ func (c *Config) validateAdvanced(p *field.Path) field.ErrorList {
 		}
 		if !ok {
 			errs = append(errs, field.Invalid(p.Child("serviceCIDR"), a.ServiceCIDR,
-				"must be a CIDR such as 10.96.0.0/12 (two comma-separated for dual-stack), or empty to use the host's service CIDR"))
+				"must be a CIDR such as "+DefaultServiceCIDR+" (two comma-separated for dual-stack), or empty to use the host's service CIDR"))
 		}
 	}
 	if a.ClusterDomain != "" && len(validation.IsDNS1123Subdomain(a.ClusterDomain)) > 0 {
-		errs = append(errs, field.Invalid(p.Child("clusterDomain"), a.ClusterDomain, "must be a DNS domain such as cluster.local"))
+		errs = append(errs, field.Invalid(p.Child("clusterDomain"), a.ClusterDomain, "must be a DNS domain such as "+DefaultClusterDomain))
 	}
 	return errs
 }

@@ -50,12 +50,28 @@ type Component struct {
 	ServesAPI bool
 }
 
+// Needs is what a distro asks of the parts started before it: the supervisor arranges them from
+// this, so that it never knows a distro by name.
+type Needs struct {
+	// SingleBinary: the distro is one binary named after it, given in Options.Binary (and looked
+	// for on PATH too), rather than upstream binaries in Options.BinDir.
+	SingleBinary bool
+	// DatastoreTCP: the distro dials the datastore with its own etcd client, which takes
+	// http(s):// URLs only, so kine must listen on loopback TCP rather than a unix socket.
+	DatastoreTCP bool
+}
+
 // Driver renders one distro's control plane.
 type Driver interface {
 	// Name is the distro name as users write it.
 	Name() string
+	// Needs is what the distro asks of the binaries lookup and the datastore.
+	Needs() Needs
 	// Binaries are the binary names the driver needs for a version.
 	Binaries(opts Options) []string
+	// Prepare keeps in opts.DataDir what the distro must find the same on every start, and fills
+	// it into opts.Config; it runs once the data dir is locked, before Components.
+	Prepare(opts *Options) error
 	// Components returns the children in start order (stopped in reverse).
 	Components(opts Options) ([]Component, error)
 }

@@ -19,7 +19,12 @@ func init() { register(k0sDriver{}) }
 
 func (k0sDriver) Name() string { return "k0s" }
 
+func (k0sDriver) Needs() Needs { return Needs{SingleBinary: true, DatastoreTCP: true} }
+
 func (k0sDriver) Binaries(Options) []string { return []string{"k0s"} }
+
+// Prepare has nothing to do: k0s keeps what it needs across starts in its own data dir.
+func (k0sDriver) Prepare(*Options) error { return nil }
 
 // k0sPKIFiles are the files k0s uses from <data-dir>/pki instead of generating its own.
 var k0sPKIFiles = [][2]string{

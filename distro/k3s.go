@@ -19,7 +19,23 @@ func init() { register(k3sDriver{}) }
 
 func (k3sDriver) Name() string { return "k3s" }
 
+func (k3sDriver) Needs() Needs { return Needs{SingleBinary: true, DatastoreTCP: true} }
+
 func (k3sDriver) Binaries(Options) []string { return []string{"k3s"} }
+
+// Prepare gives k3s the token kept in the data dir when the configuration sets none.
+func (k3sDriver) Prepare(o *Options) error {
+	s := &o.Config.ControlPlane.Distro.K3s
+	if s.Token != "" {
+		return nil
+	}
+	token, err := ensureK3sToken(o.DataDir)
+	if err != nil {
+		return err
+	}
+	s.Token = token
+	return nil
+}
 
 // k3sCAFiles maps the files k3s looks for in <data-dir>/server/tls to vkube's bundle: k3s only
 // generates a CA whose files are missing, so the virtual cluster keeps vkube's CAs and SA key.
@@ -39,10 +55,10 @@ func (k3sDriver) Components(o Options) ([]Component, error) {
 	if err := tcpEndpoint("k3s", o.Endpoint); err != nil {
 		return nil, err
 	}
-	// The token encrypts k3s's bootstrap data in the datastore: it must survive restarts, so the
-	// caller generates and persists it rather than this renderer.
+	// The token encrypts k3s's bootstrap data in the datastore: it must survive restarts, so
+	// Prepare persists it rather than this renderer.
 	if s.Token == "" {
-		return nil, errors.New("k3s: no cluster token: controlPlane.distro.k3s.token must be set (generated and persisted by the caller)")
+		return nil, errors.New("k3s: no cluster token: controlPlane.distro.k3s.token must be set (Prepare generates and persists one)")
 	}
 	dir := filepath.Join(o.DataDir, "k3s")
 	files := map[string][]byte{filepath.Join(dir, "token"): []byte(s.Token + "\n")}

@@ -76,5 +76,40 @@ func TestSingleBinaryDriversRegistered(t *testing.T) {
 		if got := d.Binaries(Options{}); !slices.Equal(got, []string{name}) {
 			t.Errorf("%s binaries: %v", name, got)
 		}
+		if got := d.Needs(); got != (Needs{SingleBinary: true, DatastoreTCP: true}) {
+			t.Errorf("%s needs: %+v", name, got)
+		}
+	}
+	for _, name := range []string{"k8s", "eks"} {
+		d, err := Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Needs(); got != (Needs{}) {
+			t.Errorf("%s needs: %+v", name, got)
+		}
+	}
+}
+
+// The generated token is kept in the data dir and found again; a configured one wins.
+func TestK3sPrepareKeepsToken(t *testing.T) {
+	dir := t.TempDir()
+	prepare := func(cfg *config.Config) string {
+		t.Helper()
+		if err := (k3sDriver{}).Prepare(&Options{Config: cfg, DataDir: dir}); err != nil {
+			t.Fatal(err)
+		}
+		return cfg.ControlPlane.Distro.K3s.Token
+	}
+	unset := func(s *config.K3sDistro, _ *config.Config) { s.Token = "" }
+	first := prepare(k3sConfig(unset))
+	if len(first) != 64 {
+		t.Fatalf("generated token %q: want 64 hex digits", first)
+	}
+	if again := prepare(k3sConfig(unset)); again != first {
+		t.Errorf("second start got token %q, want the kept %q", again, first)
+	}
+	if set := prepare(k3sConfig(nil)); set != "0123456789abcdef" {
+		t.Errorf("configured token replaced by %q", set)
 	}
 }

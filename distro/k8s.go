@@ -26,6 +26,12 @@ func init() {
 
 func (d *k8sDriver) Name() string { return d.name }
 
+// Needs nothing special: the apiserver takes kine's unix socket, and the binaries are upstream's.
+func (d *k8sDriver) Needs() Needs { return Needs{} }
+
+// Prepare has nothing to keep: the PKI and the datastore are all the components' state.
+func (d *k8sDriver) Prepare(*Options) error { return nil }
+
 func (d *k8sDriver) settings(cfg *config.Config) config.K8sDistro {
 	if d.name == "eks" {
 		return cfg.ControlPlane.Distro.EKS

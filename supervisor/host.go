@@ -1,12 +1,12 @@
+// Host-side steps: what the supervisor reads and writes in the host cluster (nothing when
+// standalone). The steps that need both clusters at once are in syncing.go.
+
 package supervisor
 
 import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,14 +16,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/certs"
-	"vkube.io/vkube/clusterdns"
-	"vkube.io/vkube/config"
-	"vkube.io/vkube/distro"
 	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/isolation"
-	"vkube.io/vkube/kubeletproxy"
 	"vkube.io/vkube/names"
-	"vkube.io/vkube/syncer"
 )
 
 // hostCluster is the host a virtual cluster lives in (nil when standalone).
@@ -53,7 +48,7 @@ func connectHost(ctx context.Context, o *Options) (*hostCluster, error) {
 	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("host client: %w", err)
 	}
 	if _, err := client.CoreV1().Namespaces().Get(ctx, o.Namespace, metav1.GetOptions{}); err != nil {
 		// A namespaced Role cannot read its namespace object; only a missing one is fatal.
@@ -120,102 +115,44 @@ func (h *hostCluster) publishKubeconfig(ctx context.Context, pki *certs.PKI, nam
 	})
 }
 
-// startSyncing runs what needs both clusters: the kubelet endpoint, the Service webhook, the
-// virtual kubernetes Service, and the syncer.
-func (s *Supervisor) startSyncing(ctx context.Context, pki *certs.PKI, virtual *rest.Config) error {
-	h, o := s.host, s.opts
-	log := o.Logger
-	vcs, err := kubernetes.NewForConfig(virtual)
-	if err != nil {
-		return err
+// isolate makes the host namespace hold the isolation objects the policies ask for, and removes
+// vkube's own ones they no longer ask for. It runs once before any pod is synced (the quota needs
+// the LimitRange in place first), and again once the DNS Service exists: the workloads'
+// NetworkPolicy lets them reach the control plane's endpoints, DNS's among them.
+//
+// In a pod (--in-cluster) vkube is what those objects constrain: the installer (the chart, vkube
+// create) writes them and the pod's Role may only read them, so it checks them and warns of any
+// missing or changed. A standalone vkube (--host-kubeconfig, the host admin's own credentials)
+// applies them itself.
+func (h *hostCluster) isolate(ctx context.Context, o *Options) error {
+	if h == nil {
+		return nil
 	}
-	kubeletSvc := h.kubeletService(ctx, &o)
-	sans := []net.IP{net.ParseIP(o.AdvertiseAddress), net.ParseIP("127.0.0.1")}
-	if kubeletSvc != nil {
-		sans = append(sans, net.ParseIP(kubeletSvc.Spec.ClusterIP))
+	p := o.Config.Policies
+	if o.InCluster {
+		want, err := isolation.Objects(h.namespace, o.Config.Name, isolation.InstallerPolicies(o.Config), isolation.InstallerEgress(o.Config), nil)
+		if err != nil {
+			return fmt.Errorf("isolation: %w", err)
+		}
+		if err := isolation.Check(ctx, h.client, want); err != nil {
+			o.Logger.Warn("host isolation is not as configured", "namespace", h.namespace, "error", err)
+		}
+		return nil
 	}
-	certPEM, keyPEM, err := pki.SignKubeletServingCert("vkube-"+o.Config.Name, sans)
-	if err != nil {
-		return fmt.Errorf("kubelet endpoint certificate: %w", err)
+	var egress []string
+	if p.NetworkPolicy.Enabled {
+		var err error
+		if egress, err = isolation.DatastoreEgress(ctx, o.Config); err != nil {
+			o.Logger.Warn("the control plane's NetworkPolicy does not let it reach the datastore", "error", err)
+		}
 	}
-	kaddr, err := kubeletproxy.Serve(ctx, kubeletproxy.Config{
-		Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.KubeletPort)), ServingCert: certPEM, ServingKey: keyPEM,
-		Client: pinnedClient(pki, certs.APIServerKubeletClientCert), Host: h.config, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
-	})
-	if err != nil {
-		return err
+	if err := isolation.Apply(ctx, h.client, h.namespace, o.Config.Name, p, egress); err != nil {
+		return fmt.Errorf("isolation: %w", err)
 	}
-	hostAccess := o.Config.Policies.HostAccess
-	if err := syncer.ServeServiceWebhook(ctx, syncer.WebhookConfig{
-		Listener: s.webhookListener, ServingCert: certPEM, ServingKey: keyPEM, CABundle: pki.File(certs.CACert),
-		Client:  pinnedClient(pki, certs.APIServerWebhookClientCert),
-		Virtual: vcs, Host: h.client, HostNamespace: h.namespace, VCluster: o.Config.Name, Logger: log,
-		ExternalIPCIDRs: hostAccess.ExternalIPCIDRs,
-	}); err != nil {
-		return err
+	if p.ResourceQuota.Enabled || p.LimitRange.Enabled || p.NetworkPolicy.Enabled {
+		o.Logger.Info("host isolation in place", "namespace", h.namespace, "resourceQuota", p.ResourceQuota.Enabled,
+			"limitRange", p.LimitRange.Enabled, "networkPolicy", p.NetworkPolicy.Enabled, "datastoreEgress", egress)
 	}
-	// The virtual kubernetes Service's endpoint is the host API Service, which routes to a ready
-	// replica: every replica writes the same one, and it holds while any one replica is dead.
-	if err := syncer.EnsureKubernetesService(ctx, vcs, h.apiIP, h.apiIP, 443); err != nil {
-		return err
-	}
-	domain := orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local")
-	daddr, err := clusterdns.Serve(ctx, clusterdns.Config{Listen: net.JoinHostPort(o.AdvertiseAddress, strconv.Itoa(o.DNSPort)), ClusterDomain: domain,
-		Upstream: upstreamDNS(), Kubeconfig: s.Kubeconfig, Logger: log})
-	if err != nil {
-		return err
-	}
-	dport, _ := strconv.Atoi(portOf(daddr))
-	dnsIP, err := hostside.EnsureDNSService(ctx, h.client, h.namespace, o.Config.Name, o.AdvertiseAddress, dport)
-	if err != nil {
-		return err
-	}
-	if err := h.isolate(ctx, &o); err != nil {
-		return err
-	}
-	kport, _ := strconv.Atoi(portOf(kaddr))
-	kubeletAddress := o.AdvertiseAddress
-	if kubeletSvc != nil {
-		kubeletAddress, kport = kubeletSvc.Spec.ClusterIP, int(kubeletSvc.Spec.Ports[0].Port)
-	}
-	var fromHost, toHost []syncer.ServiceMapping
-	for _, m := range o.Config.Networking.ReplicateServices.FromHost {
-		fromHost = append(fromHost, syncer.ServiceMapping{From: m.From, To: m.To})
-	}
-	for _, m := range o.Config.Networking.ReplicateServices.ToHost {
-		toHost = append(toHost, syncer.ServiceMapping{From: m.From, To: m.To})
-	}
-	sc := syncer.Config{
-		ReplicateFromHost: fromHost, ReplicateToHost: toHost,
-		ExternalIPCIDRs: hostAccess.ExternalIPCIDRs, EndpointCIDRs: hostAccess.EndpointCIDRs,
-		HostServiceCIDR: o.Config.ControlPlane.Advanced.ServiceCIDR, NodeIPs: h.ownNodeIPs(ctx, &o),
-		PodSecurityStandard:  o.Config.Policies.PodSecurityStandard,
-		RealNodes:            o.Config.Sync.FromHost.Nodes.Enabled,
-		NodeSelector:         nodeSelector(o.Config.Sync.FromHost.Nodes),
-		VirtualScheduler:     o.Config.VirtualSchedulerEnabled(),
-		Ingresses:            o.Config.Sync.ToHost.Ingresses.On(false),
-		NetworkPolicies:      o.Config.Sync.ToHost.NetworkPolicies.On(false),
-		PodDisruptionBudgets: o.Config.Sync.ToHost.PodDisruptionBudgets.On(false),
-		PriorityClasses:      o.Config.Sync.ToHost.PriorityClasses.On(false),
-		StorageClasses:       o.Config.Sync.ToHost.StorageClasses.On(false),
-		PersistentVolumes:    o.Config.Sync.ToHost.PersistentVolumes.On(false),
-		HostStorageClasses:   o.Config.Sync.FromHost.StorageClasses.On(false),
-		Name:                 o.Config.Name, HostNamespace: h.namespace, Virtual: virtual, Host: h.config,
-		VirtualCA: pki.File(certs.CACert), ServiceAccountKey: pki.File(certs.SAKey), TokenSecrets: o.Config.Sync.ToHost.Pods.UseSecretsForSATokens, APIHost: h.apiIP, APIPort: 443,
-		KubeletAddress: kubeletAddress, KubeletPort: kport, DNSServer: dnsIP, ClusterDomain: domain, Logger: log,
-	}
-	// What the host admin lets tenants' pods, priority classes and volumes do on the host.
-	sc.HostPodSecurityStandard = o.Config.Policies.HostAccess.PodSecurityStandard
-	sc.MaxPriorityClassValue = o.Config.Policies.HostAccess.PriorityClassCeiling()
-	sc.HostPathVolumes = o.Config.Policies.HostAccess.HostPathVolumes
-	if o.Config.Replicas() > 1 {
-		return s.syncWhileLeading(ctx, sc)
-	}
-	sy, err := syncer.Start(ctx, sc)
-	if err != nil {
-		return err
-	}
-	s.setSyncer(sy)
 	return nil
 }
 
@@ -260,124 +197,4 @@ func (h *hostCluster) ownNodeIPs(ctx context.Context, o *Options) []string {
 		ips = append(ips, ip.IP)
 	}
 	return ips
-}
-
-// pinnedClient admits the API server's own certificate cert (its key, which renewal keeps),
-// read from the PKI directory that renewal rewrites: the client CA alone is not enough, as the
-// controller manager signs tenants' CSRs with it.
-func pinnedClient(pki *certs.PKI, cert string) certs.ClientPin {
-	path := pki.Path(cert)
-	return certs.ClientPin{CA: pki.File(certs.ClientCACert), Cert: func() ([]byte, error) { return os.ReadFile(path) }}
-}
-
-// listenWebhook opens the Service webhook's listener before the API server starts: its
-// admission configuration must name the webhook's address.
-func (s *Supervisor) listenWebhook(dopts *distro.Options) error {
-	if s.host == nil {
-		return nil
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.opts.WebhookPort)))
-	if err != nil {
-		return fmt.Errorf("--webhook-port %d: the Service webhook cannot listen on loopback: %w (give a free port, or 0 for any)", s.opts.WebhookPort, err)
-	}
-	s.webhookListener = l
-	dopts.WebhookAddress = l.Addr().String()
-	return nil
-}
-
-func (s *Supervisor) setSyncer(sy interface{ Stop(context.Context) error }) {
-	s.mu.Lock()
-	s.syncer = sy
-	s.mu.Unlock()
-}
-
-func portOf(a net.Addr) string {
-	_, p, _ := net.SplitHostPort(a.String())
-	return p
-}
-
-// upstreamDNS is the first nameserver of this machine's (or pod's) resolv.conf: in a pod, the
-// host cluster's DNS.
-func upstreamDNS() string {
-	data, err := os.ReadFile("/etc/resolv.conf")
-	if err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "nameserver" {
-				return net.JoinHostPort(f[1], "53")
-			}
-		}
-	}
-	return "127.0.0.1:53"
-}
-
-// nodeSelector is the host nodes to mirror: all with syncAll, else those matching the selector.
-func nodeSelector(n config.NodeSync) map[string]string {
-	if n.SyncAll {
-		return nil
-	}
-	return n.Selector
-}
-
-// isolate makes the host namespace hold the isolation objects the policies ask for, and removes
-// vkube's own ones they no longer ask for. It runs once before any pod is synced (the quota needs
-// the LimitRange in place first), and again once the DNS Service exists: the workloads'
-// NetworkPolicy lets them reach the control plane's endpoints, DNS's among them.
-//
-// In a pod (--in-cluster) vkube is what those objects constrain: the installer (the chart, vkube
-// create) writes them and the pod's Role may only read them, so it checks them and warns of any
-// missing or changed. A standalone vkube (--host-kubeconfig, the host admin's own credentials)
-// applies them itself.
-func (h *hostCluster) isolate(ctx context.Context, o *Options) error {
-	if h == nil {
-		return nil
-	}
-	p := o.Config.Policies
-	if o.InCluster {
-		want, err := isolation.Objects(h.namespace, o.Config.Name, isolation.InstallerPolicies(o.Config), isolation.InstallerEgress(o.Config), nil)
-		if err != nil {
-			return fmt.Errorf("isolation: %w", err)
-		}
-		if err := isolation.Check(ctx, h.client, want); err != nil {
-			o.Logger.Warn("host isolation is not as configured", "namespace", h.namespace, "error", err)
-		}
-		return nil
-	}
-	var egress []string
-	if p.NetworkPolicy.Enabled {
-		var err error
-		if egress, err = isolation.DatastoreEgress(ctx, o.Config); err != nil {
-			o.Logger.Warn("the control plane's NetworkPolicy does not let it reach the datastore", "error", err)
-		}
-	}
-	if err := isolation.Apply(ctx, h.client, h.namespace, o.Config.Name, p, egress); err != nil {
-		return fmt.Errorf("isolation: %w", err)
-	}
-	if p.ResourceQuota.Enabled || p.LimitRange.Enabled || p.NetworkPolicy.Enabled {
-		o.Logger.Info("host isolation in place", "namespace", h.namespace, "resourceQuota", p.ResourceQuota.Enabled,
-			"limitRange", p.LimitRange.Enabled, "networkPolicy", p.NetworkPolicy.Enabled, "datastoreEgress", egress)
-	}
-	return nil
-}
-
-// enforcePodSecurity keeps every virtual namespace labelled with the Pod Security Standard, so
-// the virtual apiserver refuses what violates it; the namespaces that exist are labelled before
-// the virtual cluster reports ready.
-func (s *Supervisor) enforcePodSecurity(ctx context.Context) error {
-	level := s.opts.Config.Policies.PodSecurityStandard
-	if level == "" {
-		return nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	vcs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	if err := isolation.EnforcePSS(ctx, vcs, level); err != nil {
-		return err
-	}
-	s.opts.Logger.Info("pod security standard enforced on virtual namespaces", "level", level)
-	return nil
 }

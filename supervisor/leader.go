@@ -51,7 +51,14 @@ func (s *Supervisor) syncWhileLeading(ctx context.Context, sc syncer.Config) err
 					return
 				}
 				s.setSyncer(sy)
-				<-lctx.Done()
+				select {
+				case err := <-sy.Err():
+					// Reported as a failed datastore or child is: the caller learns of it from
+					// Err and stops the supervisor.
+					s.fail(err)
+					<-lctx.Done()
+				case <-lctx.Done():
+				}
 				stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				_ = sy.Stop(stopCtx)

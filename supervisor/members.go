@@ -47,7 +47,7 @@ func peerSANs(o Options) []string {
 	}
 	if o.Namespace != "" && len(o.Peers) > 0 {
 		headless := names.HeadlessService(o.Config.Name) + "." + o.Namespace + ".svc"
-		sans = append(sans, "*."+headless, "*."+headless+"."+orDefault(o.Config.ControlPlane.Advanced.ClusterDomain, "cluster.local"))
+		sans = append(sans, "*."+headless, "*."+headless+"."+o.Config.ClusterDomain())
 	}
 	return sans
 }

@@ -49,6 +49,26 @@ func (s *state) checkUnchanged(want state, dataDir string) error {
 	return nil
 }
 
+// wantedState is what this start records in the data dir: refused when the data dir was made
+// for another name, distro or backend; a previous start's creation time and port kept.
+func wantedState(dataDir string, want state) (state, error) {
+	prev, err := loadState(dataDir)
+	if err != nil {
+		return want, err
+	}
+	if prev == nil {
+		return want, nil
+	}
+	if err := prev.checkUnchanged(want, dataDir); err != nil {
+		return want, err
+	}
+	want.Created = prev.Created
+	if want.Port == 0 {
+		want.Port = prev.Port
+	}
+	return want, nil
+}
+
 func saveState(dataDir string, s state) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

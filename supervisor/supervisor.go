@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,28 +16,26 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"vkube.io/vkube/backend"
-	"vkube.io/vkube/binaries"
 	"vkube.io/vkube/certs"
-	"vkube.io/vkube/config"
 	"vkube.io/vkube/distro"
-	"vkube.io/vkube/hostside"
 	"vkube.io/vkube/process"
 	"vkube.io/vkube/syncer"
 )
 
 // Supervisor is a running virtual cluster. Its shape follows etcd's embed: Ready, Err, Stop.
 type Supervisor struct {
-	opts     Options
-	mu       sync.Mutex // guards backend, cp and syncer, set by run and read elsewhere
-	backend  backend.Backend
-	cp       *distro.ControlPlane
-	ready    chan struct{}
-	errc     chan error
-	stopOnce sync.Once
-	stopHTTP func(context.Context) error
-	unlock   func()
-	host     *hostCluster
-	syncer   interface{ Stop(context.Context) error }
+	opts  Options
+	ready chan struct{}
+	errc  chan error
+	// stops undoes what has started, in reverse: a refused start and Stop both run it.
+	stops teardown
+	// stateSaved: the data dir records this cluster, so a refused start no longer removes it.
+	stateSaved bool
+	host       *hostCluster
+	mu         sync.Mutex // guards backend, cp and syncer, set by the bring-up and read elsewhere
+	backend    backend.Backend
+	cp         *distro.ControlPlane
+	syncer     *syncer.Syncer
 	// webhookListener is the Service webhook's, opened before the API server (nil standalone).
 	webhookListener net.Listener
 	// HealthAddr is where /healthz, /readyz and /metrics are served.
@@ -52,15 +49,13 @@ type Supervisor struct {
 // Start validates the environment, then brings the virtual cluster up in the background.
 // Everything that can be refused up front (a changed distro or backend, a missing binary, a
 // locked data dir) is refused before anything is written.
-func Start(ctx context.Context, opts Options) (*Supervisor, error) {
+func Start(ctx context.Context, opts Options) (_ *Supervisor, err error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	opts.setDefaults()
-	cfg := opts.Config
-	log := opts.Logger
-	distroName := cfg.DistroName()
-	driver, err := distro.Get(distroName)
+	cfg, log := opts.Config, opts.Logger
+	driver, err := distro.Get(cfg.DistroName())
 	if err != nil {
 		return nil, err
 	}
@@ -70,194 +65,183 @@ func Start(ctx context.Context, opts Options) (*Supervisor, error) {
 	}
 	version := cfg.KubernetesVersion()
 	dopts := distro.Options{Config: cfg, Namespace: opts.Namespace, Replicas: cfg.Replicas()}
-	if err := locateBinaries(driver, distroName, version, &dopts); err != nil {
+	if err := locateBinaries(driver, version, &dopts); err != nil {
 		return nil, err
 	}
-	prev, err := loadState(opts.DataDir)
+	want, err := wantedState(opts.DataDir, state{Name: cfg.Name, Distro: driver.Name(), Backend: string(kind), Port: opts.Port, Created: time.Now().UTC()})
 	if err != nil {
 		return nil, err
 	}
-	want := state{Name: cfg.Name, Distro: distroName, Backend: string(kind), Port: opts.Port, Created: time.Now().UTC()}
-	if prev != nil {
-		if err := prev.checkUnchanged(want, opts.DataDir); err != nil {
-			return nil, err
+
+	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1)}
+	o := &s.opts
+	// Every refusal from here on undoes what had started, as Stop would.
+	defer func() {
+		if err != nil {
+			_ = s.stops.run(context.Background())
 		}
-		want.Created = prev.Created
-		if want.Port == 0 {
-			want.Port = prev.Port
-		}
-	}
-	_, statErr := os.Stat(opts.DataDir)
-	created := os.IsNotExist(statErr)
-	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data dir: %w", err)
-	}
-	lockRelease, err := lockDataDir(opts.DataDir)
+	}()
+	release, err := claimDataDir(o.DataDir)
 	if err != nil {
-		if created {
-			_ = os.Remove(filepath.Join(opts.DataDir, ".lock"))
-			_ = os.Remove(opts.DataDir)
-		}
 		return nil, err
 	}
-	// Until the state is saved, a refused start leaves a data dir it made as it found it: none.
-	stateSaved := false
-	unlock := func() {
-		if created && !stateSaved {
-			_ = os.Remove(filepath.Join(opts.DataDir, ".lock"))
-			_ = os.Remove(opts.DataDir)
-		}
-		lockRelease()
-	}
+	s.stops.push(func(context.Context) error { release(s.stateSaved); return nil })
 	if want.Port == 0 {
-		if want.Port, err = freePort(opts.BindAddress); err != nil {
-			unlock()
+		if want.Port, err = freePort(o.BindAddress); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkPortFree(opts.BindAddress, want.Port); err != nil {
-		unlock()
+	if err := checkPortFree(o.BindAddress, want.Port); err != nil {
 		return nil, err
 	}
-	opts.Port = want.Port
-	host, err := connectHost(ctx, &opts)
-	if err != nil {
-		unlock()
+	o.Port = want.Port
+	if s.host, err = connectHost(ctx, o); err != nil {
 		return nil, err
 	}
-	if err := host.isolate(ctx, &opts); err != nil {
-		unlock()
+	if err := s.host.isolate(ctx, o); err != nil {
 		return nil, err
 	}
-	if err := saveState(opts.DataDir, want); err != nil {
-		unlock()
+	if err := saveState(o.DataDir, want); err != nil {
 		return nil, fmt.Errorf("recording data dir state: %w", err)
 	}
-	stateSaved = true
+	s.stateSaved = true
 
-	s := &Supervisor{opts: opts, ready: make(chan struct{}), errc: make(chan error, 1), unlock: unlock, host: host}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, c := range append(append(process.Collectors(), syncer.Collectors()...), pagedOutBytes) {
 		_ = reg.Register(c)
 	}
-	addr, stop, err := serveHealth(ctx, orDefault(opts.HealthAddress, "127.0.0.1:0"), s.readyErr, reg, opts.Profiling)
+	addr, stopHTTP, err := serveHealth(ctx, orDefault(o.HealthAddress, "127.0.0.1:0"), s.readyErr, reg, o.Profiling)
 	if err != nil {
-		unlock()
 		return nil, err
 	}
-	s.HealthAddr, s.stopHTTP = addr, stop
-	s.APIServer = "https://" + net.JoinHostPort(apiHost(opts), strconv.Itoa(opts.Port))
-	s.Kubeconfig = orDefault(opts.KubeconfigPath, filepath.Join(opts.DataDir, "kubeconfig.yaml"))
-	log.Info("starting virtual cluster", "name", cfg.Name, "distro", distroName, "version", version, "backend", kind,
-		"dataDir", opts.DataDir, "api", s.APIServer, "health", "http://"+addr.String())
+	s.stops.push(stopHTTP)
+	s.HealthAddr = addr
+	s.APIServer = "https://" + net.JoinHostPort(apiHost(*o), strconv.Itoa(o.Port))
+	s.Kubeconfig = orDefault(o.KubeconfigPath, filepath.Join(o.DataDir, "kubeconfig.yaml"))
+	log.Info("starting virtual cluster", "name", cfg.Name, "distro", driver.Name(), "version", version, "backend", kind,
+		"dataDir", o.DataDir, "api", s.APIServer, "health", "http://"+addr.String())
 
-	var store certs.Store = certs.NewDirStore(filepath.Join(opts.DataDir, "pki"))
-	if host != nil {
-		store = host.pkiStore(cfg.Name)
+	if err := s.listenWebhook(&dopts); err != nil {
+		return nil, err
 	}
-	pki, changes, err := certs.Ensure(ctx, store, filepath.Join(opts.DataDir, "pki"), certOptions(opts, host))
+	pki, changes, err := certs.Ensure(ctx, s.pkiStore(), filepath.Join(o.DataDir, "pki"), certOptions(*o, s.host))
 	if err != nil {
-		s.shutdown(context.Background())
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
 	for _, c := range changes {
 		log.Info("certificates: " + c)
 	}
-
-	bcfg, err := backendConfig(opts, pki, reg, distroName, host)
+	bcfg, err := backendConfig(*o, pki, reg, driver.Needs(), s.host)
 	if err != nil {
-		s.shutdown(context.Background())
 		return nil, err
 	}
 	be, err := backend.Start(ctx, bcfg)
 	if err != nil {
-		s.shutdown(context.Background())
 		return nil, err
 	}
 	s.setParts(be, nil)
-	dopts.PKI = pki
-	dopts.DataDir = opts.DataDir
-	dopts.BindAddress, dopts.AdvertiseAddress, dopts.Port = opts.BindAddress, opts.AdvertiseAddress, opts.Port
-	dopts.ServiceCIDR = orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")
-	dopts.ClusterDomain = orDefault(cfg.ControlPlane.Advanced.ClusterDomain, "cluster.local")
-	if err := s.listenWebhook(&dopts); err != nil {
-		s.shutdown(context.Background())
-		return nil, err
+	s.stops.push(func(ctx context.Context) error {
+		s.leaveIfScaledDown(ctx, be)
+		return be.Stop(ctx)
+	})
+	dopts.PKI, dopts.DataDir = pki, o.DataDir
+	dopts.BindAddress, dopts.AdvertiseAddress, dopts.Port = o.BindAddress, o.AdvertiseAddress, o.Port
+	dopts.ServiceCIDR, dopts.ClusterDomain = cfg.ServiceCIDR(), cfg.ClusterDomain()
+	if err := driver.Prepare(&dopts); err != nil {
+		return nil, fmt.Errorf("distro %s: %w", driver.Name(), err)
 	}
-	if distroName == config.DistroK3s && cfg.ControlPlane.Distro.K3s.Token == "" {
-		token, err := ensureK3sToken(opts.DataDir)
-		if err != nil {
-			s.shutdown(context.Background())
-			return nil, err
-		}
-		cfg.ControlPlane.Distro.K3s.Token = token
-	}
-	go s.run(ctx, driver, dopts, pki)
+	go s.run(ctx, be, driver, dopts, pki)
 	return s, nil
 }
 
-func (s *Supervisor) run(ctx context.Context, driver distro.Driver, dopts distro.Options, pki *certs.PKI) {
-	log := s.opts.Logger
-	if !waitWithProgress(ctx, s.backend.Ready(), s.backend.Err(), log, "waiting for the datastore", s.errc) {
+// run brings up what waits on the datastore, reports the cluster ready, and then keeps its
+// certificates fresh until ctx ends.
+func (s *Supervisor) run(ctx context.Context, be backend.Backend, driver distro.Driver, dopts distro.Options, pki *certs.PKI) {
+	o := s.opts
+	server := orDefault(o.Config.Exporting.Server, s.APIServer)
+	contextName := orDefault(o.Config.Exporting.Context, "vkube-"+o.Config.Name)
+	cp, err := s.bringUp(ctx, be, driver, dopts, pki, server, contextName)
+	if err != nil {
+		// Cut short by the end of ctx is a stop, not a failure.
+		if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+			s.fail(err)
+		}
 		return
 	}
-	dopts.Endpoint = s.backend.Endpoint()
-	local := "https://" + net.JoinHostPort(apiHost(s.opts), strconv.Itoa(s.opts.Port))
-	if err := s.writeComponentKubeconfigs(pki, local); err != nil {
-		s.fail(err)
-		return
+	o.Logger.Info("virtual cluster ready", "kubeconfig", s.Kubeconfig, "server", server)
+	close(s.ready)
+	if o.Config.ControlPlane.Advanced.PageOutStartupCode.On(true) {
+		go s.pageOutStartupCode(ctx, cp)
+	}
+	s.renewCerts(ctx, s.APIServer, server, contextName)
+}
+
+// bringUp is the rest of the start, in order: the control plane once the datastore serves, the
+// admin kubeconfig once the API does, then the host side (standalone: the note on pods no node
+// will run). Each part records its undo as it starts.
+func (s *Supervisor) bringUp(ctx context.Context, be backend.Backend, driver distro.Driver, dopts distro.Options, pki *certs.PKI,
+	server, contextName string) (*distro.ControlPlane, error) {
+	log := s.opts.Logger
+	if err := waitFor(ctx, log, "waiting for the datastore", be.Ready(), be.Err()); err != nil {
+		return nil, err
+	}
+	dopts.Endpoint = be.Endpoint()
+	if err := s.writeComponentKubeconfigs(pki, s.APIServer); err != nil {
+		return nil, err
 	}
 	comps, err := driver.Components(dopts)
 	if err != nil {
-		s.fail(err)
-		return
+		return nil, err
 	}
 	cp, err := distro.Run(ctx, dopts, comps, s.opts.Output, log)
 	if err != nil {
-		s.fail(err)
-		return
+		return nil, err
 	}
-	s.setParts(s.backend, cp)
-	if !waitWithProgress(ctx, cp.Ready(), cp.Err(), log, "waiting for the API server", s.errc) {
-		return
+	s.setParts(be, cp)
+	s.stops.push(cp.Stop)
+	if err := waitFor(ctx, log, "waiting for the API server", cp.Ready(), cp.Err()); err != nil {
+		return nil, err
 	}
-	server := orDefault(s.opts.Config.Exporting.Server, local)
-	contextName := orDefault(s.opts.Config.Exporting.Context, "vkube-"+s.opts.Config.Name)
 	if err := pki.WriteKubeconfig(s.Kubeconfig, server, certs.Admin, contextName); err != nil {
-		s.fail(fmt.Errorf("writing the admin kubeconfig: %w", err))
-		return
+		return nil, fmt.Errorf("writing the admin kubeconfig: %w", err)
 	}
 	if err := s.enforcePodSecurity(ctx); err != nil {
-		s.fail(err)
-		return
+		return nil, fmt.Errorf("enforcing the pod security standard: %w", err)
 	}
 	vcfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {
-		s.fail(err)
-		return
+		return nil, fmt.Errorf("reading the admin kubeconfig: %w", err)
 	}
 	if s.host == nil {
 		if err := explainUnrunnablePods(ctx, vcfg, log); err != nil {
-			s.fail(fmt.Errorf("watching pods: %w", err))
-			return
+			return nil, fmt.Errorf("watching pods: %w", err)
 		}
-	} else {
-		if err := s.host.publishKubeconfig(ctx, pki, s.opts.Config.Name, contextName, s.opts.Config.Exporting.Server); err != nil {
-			s.fail(fmt.Errorf("publishing the kubeconfig Secret: %w", err))
-			return
-		}
-		if err := s.startSyncing(ctx, pki, vcfg); err != nil {
-			s.fail(fmt.Errorf("starting the syncer: %w", err))
-			return
+		return cp, nil
+	}
+	if err := s.host.publishKubeconfig(ctx, pki, s.opts.Config.Name, contextName, s.opts.Config.Exporting.Server); err != nil {
+		return nil, fmt.Errorf("publishing the kubeconfig Secret: %w", err)
+	}
+	sc, err := s.serveAcrossClusters(ctx, pki, vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting the syncer: %w", err)
+	}
+	// Again, now that the DNS Service exists: the workloads' NetworkPolicy admits it.
+	if err := s.host.isolate(ctx, &s.opts); err != nil {
+		return nil, err
+	}
+	sy, err := s.startSyncer(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("starting the syncer: %w", err)
+	}
+	// With one replica the syncer runs now, and the cluster is ready once it syncs; with more,
+	// it runs on the Lease holder only, which reports its failure itself (syncWhileLeading).
+	if sy != nil {
+		if err := waitFor(ctx, log, "waiting for the syncer's caches", sy.Ready(), sy.Err()); err != nil {
+			return nil, err
 		}
 	}
-	log.Info("virtual cluster ready", "kubeconfig", s.Kubeconfig, "server", server)
-	close(s.ready)
-	if s.opts.Config.ControlPlane.Advanced.PageOutStartupCode.On(true) {
-		go s.pageOutStartupCode(ctx, cp)
-	}
-	s.renewCerts(ctx, local, server, contextName)
+	return cp, nil
 }
 
 func (s *Supervisor) writeComponentKubeconfigs(pki *certs.PKI, server string) error {
@@ -325,158 +309,30 @@ func (s *Supervisor) fail(err error) {
 	}
 }
 
-// Stop stops the control plane, then the datastore, then the health server.
+// Stop stops what runs in reverse start order: the syncer, the control plane, the datastore, the
+// webhook's listener, the health server, and last the data dir's lock.
 func (s *Supervisor) Stop(ctx context.Context) error {
-	return s.shutdown(ctx)
+	return s.stops.run(ctx)
 }
 
-func (s *Supervisor) shutdown(ctx context.Context) error {
-	var errs []error
-	s.stopOnce.Do(func() {
-		s.mu.Lock()
-		sy := s.syncer
-		s.mu.Unlock()
-		if sy != nil {
-			errs = append(errs, sy.Stop(ctx))
-		}
-		be, cp := s.parts()
-		if cp != nil {
-			errs = append(errs, cp.Stop(ctx))
-		}
-		if be != nil {
-			s.leaveIfScaledDown(ctx, be)
-			errs = append(errs, be.Stop(ctx))
-		}
-		if s.webhookListener != nil {
-			_ = s.webhookListener.Close() // closed already when the webhook served it
-		}
-		if s.stopHTTP != nil {
-			errs = append(errs, s.stopHTTP(ctx))
-		}
-		if s.unlock != nil {
-			s.unlock()
-		}
-	})
-	return errors.Join(errs...)
-}
-
-func waitWithProgress(ctx context.Context, ready <-chan struct{}, errc <-chan error, log interface{ Info(string, ...any) }, what string, fail chan error) bool {
+// waitFor waits for a part to be ready, saying every 5 s what it waits for. The part's failure
+// or the end of ctx ends the wait with that error.
+func waitFor(ctx context.Context, log *slog.Logger, what string, ready <-chan struct{}, errc <-chan error) error {
 	start := time.Now()
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ready:
-			return true
+			return nil
 		case err := <-errc:
-			select {
-			case fail <- err:
-			default:
-			}
-			return false
+			return err
 		case <-ctx.Done():
-			return false
+			return ctx.Err()
 		case <-t.C:
 			log.Info(what, "elapsed", time.Since(start).Round(time.Second).String())
 		}
 	}
-}
-
-func locateBinaries(d distro.Driver, name, version string, o *distro.Options) error {
-	switch name {
-	case "k3s", "k0s":
-		bin, err := binaries.FindSingle(name, version)
-		if err != nil {
-			return err
-		}
-		o.Binary = bin
-	default:
-		dir, err := binaries.Find(version, d.Binaries(*o)...)
-		if err != nil {
-			return err
-		}
-		o.BinDir = dir
-	}
-	return nil
-}
-
-func backendConfig(o Options, pki *certs.PKI, reg prometheus.Registerer, distroName string, host *hostCluster) (backend.Config, error) {
-	bc, err := backend.ConfigFor(o.Config, o.Namespace)
-	if err != nil {
-		return bc, err
-	}
-	bc.DataDir, bc.Logger, bc.Registerer = filepath.Join(o.DataDir, "datastore"), o.Logger, reg
-	// k3s and k0s run their own etcd client against a TCP URL; the k8s apiserver takes kine's socket.
-	bc.ListenTCP = distroName == "k3s" || distroName == "k0s"
-	// On TCP, kine is mutual TLS with the etcd CA, which only vkube signs with (the controller
-	// manager signs CSRs with the client CA): a local user or a tenant's CSR gets nothing in.
-	bc.LoopbackTLS = backend.LoopbackTLS{
-		ServingCert: pki.Path(certs.EtcdServerCert), ServingKey: pki.Path(certs.EtcdServerKey), ClientCA: pki.Path(certs.EtcdCACert),
-		Client: backend.TLSFiles{CAFile: pki.Path(certs.EtcdCACert), CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
-	}
-	if bc.Kind != backend.EtcdEmbedded {
-		return bc, nil
-	}
-	bc.Etcd = backend.EmbeddedEtcdConfig{
-		ServerCert: pki.Path(certs.EtcdServerCert), ServerKey: pki.Path(certs.EtcdServerKey),
-		PeerCert: pki.Path(certs.EtcdPeerCert), PeerKey: pki.Path(certs.EtcdPeerKey),
-		CA:     pki.Path(certs.EtcdCACert),
-		Client: backend.TLSFiles{CertFile: pki.Path(certs.APIServerEtcdClientCert), KeyFile: pki.Path(certs.APIServerEtcdClientKey)},
-	}
-	if len(o.Peers) > 0 {
-		if err := etcdMembers(o, &bc.Etcd); err != nil {
-			return bc, err
-		}
-		bc.Etcd.AcknowledgeDataLoss = o.Config.ControlPlane.BackingStore.Etcd.Embedded.AcknowledgeDataLoss
-		if host != nil {
-			bc.Etcd.Record = &hostside.EtcdRecord{Client: host.client, Namespace: host.namespace, VCluster: o.Config.Name}
-		}
-	}
-	return bc, nil
-}
-
-func certOptions(o Options, host *hostCluster) certs.Options {
-	cfg := o.Config
-	co := certs.Options{Name: cfg.Name, Namespace: o.Namespace, ClusterDomain: cfg.ControlPlane.Advanced.ClusterDomain, Validity: o.CertValidity}
-	for _, san := range cfg.ControlPlane.Proxy.ExtraSANs {
-		co.DNSNames = append(co.DNSNames, san)
-	}
-	// Replicas share one PKI, so its SANs must not name any one replica's own address.
-	if len(o.Peers) == 0 {
-		for _, a := range []string{o.BindAddress, o.AdvertiseAddress} {
-			if ip := net.ParseIP(a); ip != nil && !ip.IsUnspecified() {
-				co.IPs = append(co.IPs, ip)
-			}
-		}
-	}
-	co.EtcdDNSNames = peerSANs(o)
-	if ip := firstServiceIP(orDefault(cfg.ControlPlane.Advanced.ServiceCIDR, "10.96.0.0/12")); ip != nil {
-		co.IPs = append(co.IPs, ip)
-	}
-	if host != nil {
-		if ip := net.ParseIP(host.apiIP); ip != nil {
-			co.IPs = append(co.IPs, ip)
-		}
-	}
-	return co
-}
-
-// firstServiceIP is the virtual `kubernetes` Service's ClusterIP.
-func firstServiceIP(cidr string) net.IP {
-	_, n, err := net.ParseCIDR(cidr)
-	if err != nil {
-		return nil
-	}
-	ip := append(net.IP{}, n.IP.To16()...)
-	ip[len(ip)-1]++
-	return ip
-}
-
-func apiHost(o Options) string {
-	if o.BindAddress == "0.0.0.0" || o.BindAddress == "::" || o.BindAddress == "" {
-		return "127.0.0.1"
-	}
-	return o.BindAddress
 }
 
 func orDefault(v, def string) string {
@@ -484,47 +340,4 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port on %s: %w", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// checkPortFree waits a little for the port: the children of a vkube killed a moment ago may
-// still be exiting and holding it.
-func checkPortFree(host string, port int) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err == nil {
-			return l.Close()
-		}
-		// Only a port in use may free itself (a previous run's API server still exiting).
-		if !errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("API address %s: %v: check --bind-address and --port", net.JoinHostPort(host, strconv.Itoa(port)), errOf(err))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("API port %s:%d is in use: stop what listens there or pass another --port", host, port)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// lockDataDir takes an exclusive flock, so two supervisors never share a data dir; the kernel
-// drops it when the process dies, so a killed vkube leaves no stale lock.
-func lockDataDir(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("locking data dir: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("data dir %s is in use by another vkube: stop it first or use another --data-dir", dir)
-	}
-	return func() { f.Close() }, nil
 }

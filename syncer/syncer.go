@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -95,15 +96,21 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
-// Syncer runs the sync controllers. Its shape follows the supervisor's parts: Ready, Stop.
+// Syncer runs the sync controllers. Its shape follows the supervisor's parts: Ready, Err, Stop.
 type Syncer struct {
 	cancel context.CancelFunc
 	ready  chan struct{}
+	errc   chan error
 	done   chan struct{}
 }
 
 // resync makes every synced object reconcile periodically: tokens are renewed, drift repaired.
 const resync = 5 * time.Minute
+
+// cacheSyncTimeout bounds the first list of every synced kind: an informer that cannot list (a
+// host Role without the verb, an API that never answers) retries forever, and the syncer would
+// wait in silence with no controller running.
+const cacheSyncTimeout = 5 * time.Minute
 
 // Start builds the clients and controllers and runs them until ctx ends or Stop.
 func Start(ctx context.Context, cfg Config) (*Syncer, error) {
@@ -276,7 +283,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	})
 
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Syncer{cancel: cancel, ready: make(chan struct{}), done: make(chan struct{})}
+	s := &Syncer{cancel: cancel, ready: make(chan struct{}), errc: make(chan error, 1), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		defer broadcaster.Shutdown()
@@ -289,18 +296,37 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			sharedInf.Start(ctx.Done())
 		}
 		hostEventInformers.Start(ctx.Done())
-		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(ctx.Done()), hInf.WaitForCacheSync(ctx.Done()), hClusterInf.WaitForCacheSync(ctx.Done())} {
+		syncCtx, syncCancel := context.WithTimeout(ctx, cacheSyncTimeout)
+		var unsynced []string
+		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(syncCtx.Done()), hInf.WaitForCacheSync(syncCtx.Done()), hClusterInf.WaitForCacheSync(syncCtx.Done())} {
 			for gvr, ok := range synced {
 				if !ok {
-					log.Error("informer never synced", "resource", gvr.Resource)
-					return
+					unsynced = append(unsynced, gvr.Resource)
 				}
 			}
 		}
-		typed.WaitForCacheSync(ctx.Done())
-		hostTyped.WaitForCacheSync(ctx.Done())
+		typedFactories := []informers.SharedInformerFactory{typed, hostTyped}
 		if sharedInf != nil {
-			sharedInf.WaitForCacheSync(ctx.Done())
+			typedFactories = append(typedFactories, sharedInf)
+		}
+		for _, f := range typedFactories {
+			for t, ok := range f.WaitForCacheSync(syncCtx.Done()) {
+				if !ok {
+					unsynced = append(unsynced, t.String())
+				}
+			}
+		}
+		syncCancel()
+		if len(unsynced) > 0 {
+			// Stopped before the caches synced is no failure; anything else is the syncer's own.
+			if ctx.Err() == nil {
+				sort.Strings(unsynced)
+				s.errc <- fmt.Errorf("syncer: informers of %s did not sync within %s: check the host Role's verbs and that both API servers answer",
+					strings.Join(unsynced, ", "), cacheSyncTimeout)
+			}
+			return
+		}
+		if sharedInf != nil {
 			go shared.run(ctx)
 		}
 		close(s.ready)
@@ -347,6 +373,10 @@ func protobuf(cfg *rest.Config) *rest.Config {
 
 // Ready is closed once every informer has synced and the controllers run.
 func (s *Syncer) Ready() <-chan struct{} { return s.ready }
+
+// Err delivers the failure that keeps the syncer from ever being ready: informers that did not
+// sync in time.
+func (s *Syncer) Err() <-chan error { return s.errc }
 
 // Stop stops the controllers.
 func (s *Syncer) Stop(ctx context.Context) error {

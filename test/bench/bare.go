@@ -82,7 +82,7 @@ func (b *bareCluster) render(e *env, ep backend.Endpoint) error {
 	}
 	o := distro.Options{Config: cfg, Replicas: 1, DataDir: b.dir, PKI: b.pki, Endpoint: ep,
 		BindAddress: "127.0.0.1", AdvertiseAddress: "127.0.0.1", Port: b.port,
-		ServiceCIDR: "10.96.0.0/12", ClusterDomain: "cluster.local"}
+		ServiceCIDR: cfg.ServiceCIDR(), ClusterDomain: cfg.ClusterDomain()}
 	if o.BinDir, err = binaries.Find(e.kubeVersion, drv.Binaries(o)...); err != nil {
 		return err
 	}

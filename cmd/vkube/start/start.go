@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vkube.io/vkube/cli/startconfig"
+	"vkube.io/vkube/config"
 	"vkube.io/vkube/supervisor"
 )
 
@@ -87,7 +88,7 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.StringVar(&f.healthAddress, "health-address", "127.0.0.1:0", "address of /healthz, /readyz and /metrics")
 	fl.BoolVar(&f.profiling, "profiling", false, "serve Go's /debug/pprof on the health address")
 	fl.StringVar(&f.kubeconfig, "kubeconfig-out", "", "where to write the admin kubeconfig (default DATA_DIR/kubeconfig.yaml)")
-	fl.StringVar(&f.cfg.ServiceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default 10.96.0.0/12 standalone)")
+	fl.StringVar(&f.cfg.ServiceCIDR, "service-cidr", "", "service CIDR of the virtual cluster (default "+config.DefaultServiceCIDR+" standalone)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.DurationVar(&f.certValidity, "cert-validity", 0, "validity of leaf certificates (default one year; CAs ten years)")
 	fl.DurationVar(&f.certCheck, "cert-check-interval", time.Hour, "how often leaf certificates are checked and renewed when a third of their validity remains")

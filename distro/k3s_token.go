@@ -1,4 +1,4 @@
-package supervisor
+package distro
 
 import (
 	"crypto/rand"
