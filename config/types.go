@@ -278,6 +278,15 @@ type ServiceMapping struct {
 type Sync struct {
 	ToHost   SyncToHost   `json:"toHost,omitempty"`
 	FromHost SyncFromHost `json:"fromHost,omitempty"`
+	// Workers are the reconciles the syncer runs at once per kind.
+	Workers SyncWorkers `json:"workers,omitempty"`
+}
+
+// SyncWorkers: a reconcile mostly waits on a host round trip, so workers, not CPU, bound how fast
+// a burst reaches the host; an idle worker costs a parked goroutine.
+type SyncWorkers struct {
+	Pods   int `json:"pods,omitempty"`
+	Others int `json:"others,omitempty"`
 }
 
 // SyncToHost lists the virtual→host kinds; pods, services, endpoints, configmaps, secrets and
@@ -360,6 +369,15 @@ type HostAccess struct {
 	MaxPriorityClassValue *int32 `json:"maxPriorityClassValue,omitempty"`
 	// HostPathVolumes lets synced PersistentVolumes keep hostPath and local sources.
 	HostPathVolumes bool `json:"hostPathVolumes,omitempty"`
+	// APIRequests bounds the syncer's requests to the host API server, so that one tenant's
+	// burst cannot take a host serving many tenants.
+	APIRequests APIRequests `json:"apiRequests,omitempty"`
+}
+
+// APIRequests is a client-side token bucket: QPS requests per second on average, Burst at once.
+type APIRequests struct {
+	QPS   int `json:"qps,omitempty"`
+	Burst int `json:"burst,omitempty"`
 }
 
 // ResourceQuota is the host ResourceQuota of the virtual cluster's namespace.

@@ -70,6 +70,14 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateNetworking(field.NewPath("networking", "replicateServices"))...)
 	errs = append(errs, c.validatePolicies(field.NewPath("policies"))...)
+	for _, w := range []struct {
+		name string
+		n    int
+	}{{"pods", c.Sync.Workers.Pods}, {"others", c.Sync.Workers.Others}} {
+		if w.n < 0 || w.n > 1000 {
+			errs = append(errs, field.Invalid(field.NewPath("sync", "workers", w.name), w.n, "must be between 1 and 1000 (0: the default)"))
+		}
+	}
 	return errs.ToAggregate()
 }
 
@@ -348,6 +356,11 @@ func (c *Config) validatePolicies(p *field.Path) field.ErrorList {
 	}
 	cidrs(haP.Child("externalIPCIDRs"), ha.ExternalIPCIDRs)
 	cidrs(haP.Child("endpointCIDRs"), ha.EndpointCIDRs)
+	if r, rP := ha.APIRequests, haP.Child("apiRequests"); r.QPS < 0 || r.QPS > 10000 {
+		errs = append(errs, field.Invalid(rP.Child("qps"), r.QPS, "must be between 1 and 10000 requests per second (0: the default)"))
+	} else if r.Burst != 0 && r.Burst < r.QPS {
+		errs = append(errs, field.Invalid(rP.Child("burst"), r.Burst, fmt.Sprintf("must be at least qps (%d)", r.QPS)))
+	}
 	if v := ha.MaxPriorityClassValue; v != nil && *v > 1000000000 {
 		errs = append(errs, field.Invalid(haP.Child("maxPriorityClassValue"), *v, "must be at most 1000000000; higher values are reserved for the host's system classes"))
 	}

@@ -97,6 +97,12 @@ func TestValidateRules(t *testing.T) {
 		{"quota", func(c *Config) {
 			c.Policies.ResourceQuota = ResourceQuota{Enabled: true, Quota: map[string]string{"pods": "twenty"}}
 		}, []string{`policies.resourceQuota.quota[pods]: Invalid value: "twenty"`}},
+		{"host API qps", func(c *Config) { c.Policies.HostAccess.APIRequests.QPS = -5 }, []string{
+			"policies.hostAccess.apiRequests.qps: Invalid value: -5", "between 1 and 10000"}},
+		{"host API burst below qps", func(c *Config) { c.Policies.HostAccess.APIRequests = APIRequests{QPS: 50, Burst: 10} }, []string{
+			"policies.hostAccess.apiRequests.burst: Invalid value: 10", "at least qps (50)"}},
+		{"sync workers", func(c *Config) { c.Sync.Workers.Pods = 5000 }, []string{
+			"sync.workers.pods: Invalid value: 5000", "between 1 and 1000"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,6 +123,8 @@ func (s *Supervisor) serveAcrossClusters(ctx context.Context, pki *certs.PKI, vi
 	sc.HostPodSecurityStandard = o.Config.Policies.HostAccess.PodSecurityStandard
 	sc.MaxPriorityClassValue = o.Config.Policies.HostAccess.PriorityClassCeiling()
 	sc.HostPathVolumes = o.Config.Policies.HostAccess.HostPathVolumes
+	sc.HostQPS, sc.HostBurst = o.Config.Policies.HostAccess.APIRequests.QPS, o.Config.Policies.HostAccess.APIRequests.Burst
+	sc.PodWorkers, sc.OtherWorkers = o.Config.Sync.Workers.Pods, o.Config.Sync.Workers.Others
 	return sc, nil
 }
 

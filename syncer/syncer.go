@@ -76,6 +76,11 @@ type Config struct {
 	// MaxPriorityClassValue is the highest value a synced PriorityClass keeps on the host (higher
 	// ones are clamped to it, with a Warning event Clamped).
 	MaxPriorityClassValue int32
+	// HostQPS and HostBurst bound the host client (client-go's token bucket); PodWorkers and
+	// OtherWorkers are each controller's concurrent reconciles. The supervisor passes the
+	// config's values (its defaults included): zero is not a default here.
+	HostQPS, HostBurst       int
+	PodWorkers, OtherWorkers int
 	// HostPathVolumes lets synced PersistentVolumes keep hostPath and local sources; without it
 	// such a volume gets a Warning event SyncError and no twin.
 	HostPathVolumes bool
@@ -119,11 +124,14 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "syncer")
+	if cfg.HostQPS <= 0 || cfg.HostBurst < cfg.HostQPS {
+		return nil, fmt.Errorf("syncer: host API bucket %d/s, burst %d: want qps > 0 and burst ≥ qps", cfg.HostQPS, cfg.HostBurst)
+	}
 	vcfg, hcfg := rest.CopyConfig(cfg.Virtual), rest.CopyConfig(cfg.Host)
-	// client-go's default 5 QPS would cap sync latency: a pod costs two host writes (its token
-	// Secret and itself), so the host client's rate bounds pods/s at half of it.
+	// client-go's default 5 QPS would cap sync latency. The virtual API server is the tenant's
+	// own; the host's is shared with every other tenant, so its bucket is the host admin's.
 	vcfg.QPS, vcfg.Burst = 400, 800
-	hcfg.QPS, hcfg.Burst = 300, 600
+	hcfg.QPS, hcfg.Burst = float32(cfg.HostQPS), cfg.HostBurst
 	measureRequests(vcfg, "virtual")
 	measureRequests(hcfg, "host")
 	vdyn, err := dynamic.NewForConfig(vcfg)
@@ -345,21 +353,19 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 				vcluster: cfg.Name, addresses: addresses, errors: refusals, log: log}).run(ctx)
 		}
 		for resource, c := range controllers {
-			go c.run(ctx, workers(resource))
+			go c.run(ctx, cfg.workers(resource))
 		}
 		<-ctx.Done()
 	}()
 	return s, nil
 }
 
-// workers per controller: a reconcile mostly waits on a host round trip, which takes tens of
-// milliseconds on a busy host, so the workers, not the CPU, bound how fast a burst of pods
-// reaches the host (48 pod workers synced a burst of 100 pods in about half the time of 16).
-func workers(resource string) int {
+// workers per controller.
+func (cfg *Config) workers(resource string) int {
 	if resource == "pods" {
-		return 48
+		return max(cfg.PodWorkers, 1)
 	}
-	return 16
+	return max(cfg.OtherWorkers, 1)
 }
 
 // protobuf makes typed clients speak protobuf: cheaper than JSON for both API servers and
