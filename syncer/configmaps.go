@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,11 +22,14 @@ func (configMaps) gvr() schema.GroupVersionResource {
 	return corev1.SchemeGroupVersion.WithResource("configmaps")
 }
 
+func (configMaps) kind() string { return "ConfigMap" }
+
+// syncs: kube-root-ca.crt is the virtual CA; pods get it through their token volume instead.
+func (r configMaps) syncs(m metav1.Object) bool {
+	return m.GetName() != "kube-root-ca.crt" && r.used(m.GetNamespace(), m.GetName())
+}
+
 func (r configMaps) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
-	// kube-root-ca.crt is the virtual CA; pods get it through their token volume instead.
-	if v.GetName() == "kube-root-ca.crt" || !r.used(v.GetNamespace(), v.GetName()) {
-		return nil, true, nil
-	}
 	h := r.tctx.HostObject(v)
 	for _, f := range []string{"data", "binaryData", "immutable"} {
 		if val, ok := v.Object[f]; ok {
@@ -50,9 +54,12 @@ func (secrets) gvr() schema.GroupVersionResource {
 	return corev1.SchemeGroupVersion.WithResource("secrets")
 }
 
+func (secrets) kind() string { return "Secret" }
+
+func (r secrets) syncs(m metav1.Object) bool { return r.used(m.GetNamespace(), m.GetName()) }
+
 func (r secrets) toHost(_ context.Context, v *unstructured.Unstructured) (*unstructured.Unstructured, bool, error) {
-	typ, _, _ := unstructured.NestedString(v.Object, "type")
-	if typ == string(corev1.SecretTypeServiceAccountToken) || !r.used(v.GetNamespace(), v.GetName()) {
+	if typ, _, _ := unstructured.NestedString(v.Object, "type"); typ == string(corev1.SecretTypeServiceAccountToken) {
 		return nil, true, nil
 	}
 	h := r.tctx.HostObject(v)

@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -147,6 +149,11 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	tctx := translate.Context{VCluster: cfg.Name, HostNamespace: cfg.HostNamespace}
 
 	vInf := dynamicinformer.NewDynamicSharedInformerFactory(vdyn, resync)
+	vmc, err := metadata.NewForConfig(vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: virtual metadata client: %w", err)
+	}
+	vMeta := metadatainformer.NewSharedInformerFactory(vmc, resync)
 	hInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, cfg.HostNamespace, func(o *metav1.ListOptions) {
 		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
 	})
@@ -256,6 +263,17 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		}
 		k, gvr := row.kind, row.kind.gvr()
 		v, h := dynamicObjects{vdyn.Resource(gvr)}, dynamicObjects{hdyn.Resource(gvr)}
+		if only, ok := k.(metadataOnlyKind); ok {
+			vinf, err := metadataInformer(vMeta, only)
+			if err != nil {
+				return nil, fmt.Errorf("syncer: %s metadata informer: %w", gvr.Resource, err)
+			}
+			hinf := hInf.ForResource(gvr)
+			kind := fetchingKind{unstructuredKind: unstructuredKind{k}, only: only, virtual: vdyn.Resource(gvr)}
+			controllers[gvr.Resource] = newController(kind, tctx, tctx.HostNamespace, v, h, vinf, hinf.Informer(), recorder, log)
+			hosted[kindOf(gvr.Resource)] = hinf.Lister()
+			continue
+		}
 		if isClusterScoped(k) {
 			controllers[gvr.Resource] = newController(adapt(k), tctx, "", v, h, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
 			continue
@@ -296,6 +314,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		defer close(s.done)
 		defer broadcaster.Shutdown()
 		vInf.Start(ctx.Done())
+		vMeta.Start(ctx.Done())
 		hInf.Start(ctx.Done())
 		hClusterInf.Start(ctx.Done())
 		typed.Start(ctx.Done())
@@ -306,7 +325,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		hostEventInformers.Start(ctx.Done())
 		syncCtx, syncCancel := context.WithTimeout(ctx, cacheSyncTimeout)
 		var unsynced []string
-		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(syncCtx.Done()), hInf.WaitForCacheSync(syncCtx.Done()), hClusterInf.WaitForCacheSync(syncCtx.Done())} {
+		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(syncCtx.Done()), vMeta.WaitForCacheSync(syncCtx.Done()), hInf.WaitForCacheSync(syncCtx.Done()), hClusterInf.WaitForCacheSync(syncCtx.Done())} {
 			for gvr, ok := range synced {
 				if !ok {
 					unsynced = append(unsynced, gvr.Resource)

@@ -48,7 +48,7 @@ import (
 )
 
 // The parts of the bench, in the order they run; -only selects some.
-var allParts = []string{"start", "write", "restart", "memory", "density", "sync", "lifecycle", "ha"}
+var allParts = []string{"start", "write", "restart", "memory", "density", "sync", "scale", "lifecycle", "ha"}
 
 var allBackends = []string{"sqlite", "postgres", "mariadb", "etcd", "etcd-external"}
 
@@ -212,6 +212,9 @@ func run(ctx context.Context, e *env) int {
 	}
 	if e.parts["sync"] {
 		step("sync", runSync)
+	}
+	if e.parts["scale"] {
+		step("scale", runScale)
 	}
 	if e.parts["lifecycle"] {
 		step("lifecycle", runLifecycle)

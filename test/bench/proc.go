@@ -308,28 +308,50 @@ func tailFile(path string, n int) string {
 
 // cpuSeconds is the user+system CPU time pids and their descendants have used so far.
 func cpuSeconds(pids ...int) float64 {
-	const hz = 100 // USER_HZ: clock ticks in /proc/PID/stat
-	var ticks int64
+	var total float64
 	seen := map[int]bool{}
 	for _, pid := range pids {
 		for _, p := range append([]int{pid}, descendants(pid)...) {
-			if seen[p] {
-				continue
+			if !seen[p] {
+				seen[p] = true
+				total += ownCPUSeconds(p)
 			}
-			seen[p] = true
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-			if err != nil {
-				continue
-			}
-			i := bytes.LastIndexByte(b, ')')
-			f := strings.Fields(string(b[i+1:]))
-			if len(f) < 13 {
-				continue
-			}
-			u, _ := strconv.ParseInt(f[11], 10, 64)
-			s, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += u + s
 		}
 	}
-	return float64(ticks) / hz
+	return total
+}
+
+// ownCPUSeconds is the user+system CPU time of pid alone (0 when it is gone).
+func ownCPUSeconds(pid int) float64 {
+	const hz = 100 // USER_HZ: clock ticks in /proc/PID/stat
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return float64(u+st) / hz
+}
+
+// rssMiB is pid's resident set (VmRSS) in MiB (0 when it is gone).
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kib, _ := strconv.ParseFloat(f[0], 64)
+				return kib / 1024
+			}
+		}
+	}
+	return 0
 }

@@ -33,6 +33,7 @@ type results struct {
 	Memory  *memoryResult  `json:",omitempty"`
 	Density *densityResult `json:",omitempty"`
 	Sync    *syncResult    `json:",omitempty"`
+	Scale   *scaleResult   `json:",omitempty"`
 	// Lifecycle: vkube create/pause/resume on the real host; HA: replica kills and hand-over.
 	Lifecycle *clusterLifecycleResult `json:",omitempty"`
 	HA        *haResult               `json:",omitempty"`
@@ -278,6 +279,9 @@ func (r *results) table() string {
 		r.Table = append(r.Table, answering, memory)
 	}
 	if x := r.Sync; x != nil {
+		r.Table = append(r.Table, x.rows()...)
+	}
+	if x := r.Scale; x != nil {
 		r.Table = append(r.Table, x.rows()...)
 	}
 	if x := r.Lifecycle; x != nil {

@@ -55,31 +55,11 @@ func runSync(ctx context.Context, e *env) error {
 		e.results.Sync = res
 		e.results.mu.Unlock()
 	}()
-	h, down, why := syncHost(ctx)
-	if why != "" {
-		res.Unavailable = why
-		progress("sync: %s", why)
-		return nil
-	}
-	if down != nil {
-		defer down()
-	}
-	s := &syncRun{e: e, o: o, res: res, host: h}
-	var err error
-	if s.hcfg, err = restConfig(h.Kubeconfig()); err != nil {
+	s, done, err := openSyncRun(ctx, e, o, res)
+	if s == nil || err != nil {
 		return err
 	}
-	if s.hc, err = kubernetes.NewForConfig(s.hcfg); err != nil {
-		return err
-	}
-	res.HostNodeIP = h.Config().NodeIP
-	if stopKwok, why := s.kwokNode(ctx); why != "" {
-		res.KwokUnavailable = why
-		progress("sync: no kwok node, so only the real kubelet's figure: %s", why)
-	} else {
-		s.kwok = true
-		defer stopKwok()
-	}
+	defer done()
 	var errs []error
 	fail := func(what string, err error) {
 		if err != nil {
@@ -95,6 +75,43 @@ func runSync(ctx context.Context, e *env) error {
 		fail("vkube host requests", s.lifecycle(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// openSyncRun finds or brings up the host cluster and its kwok node for a run; s is nil (and
+// res.Unavailable says why) when there is no host. done takes down what it brought up.
+func openSyncRun(ctx context.Context, e *env, o syncOptions, res *syncResult) (s *syncRun, done func(), err error) {
+	h, down, why := syncHost(ctx)
+	if why != "" {
+		res.Unavailable = why
+		progress("sync: %s", why)
+		return nil, nil, nil
+	}
+	var stops []func()
+	done = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if down != nil {
+		stops = append(stops, down)
+	}
+	s = &syncRun{e: e, o: o, res: res, host: h}
+	if s.hcfg, err = restConfig(h.Kubeconfig()); err == nil {
+		s.hc, err = kubernetes.NewForConfig(s.hcfg)
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	res.HostNodeIP = h.Config().NodeIP
+	if stopKwok, why := s.kwokNode(ctx); why != "" {
+		res.KwokUnavailable = why
+		progress("sync: no kwok node, so only the real kubelet's figure: %s", why)
+	} else {
+		s.kwok = true
+		stops = append(stops, stopKwok)
+	}
+	return s, done, nil
 }
 
 // syncRun is the state of one run of figure 6.
