@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -414,31 +413,15 @@ func medianBurst(rs []*batchResult) *batchResult {
 // pods[i] returned.
 func createPods(ctx context.Context, cs kubernetes.Interface, ns string, pods []*corev1.Pod, workers int) ([]time.Time, error) {
 	returned := make([]time.Time, len(pods))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for i := range next {
-				_, err := cs.CoreV1().Pods(ns).Create(ctx, pods[i], metav1.CreateOptions{})
-				returned[i] = time.Now()
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = fmt.Errorf("create %s/%s: %w", ns, pods[i].Name, err)
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range pods {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return returned, first
+	err := parallel(ctx, len(pods), workers, func(i int) error {
+		_, err := cs.CoreV1().Pods(ns).Create(ctx, pods[i], metav1.CreateOptions{})
+		returned[i] = time.Now()
+		if err != nil {
+			return fmt.Errorf("create %s/%s: %w", ns, pods[i].Name, err)
+		}
+		return nil
+	})
+	return returned, err
 }
 
 // benchPod is a pod of the phase: for the kwok node (tolerating its taint, selecting it), or
