@@ -2,9 +2,12 @@ package syncer
 
 import (
 	"context"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -28,19 +31,73 @@ type fetchingKind struct {
 	unstructuredKind
 	only    metadataOnlyKind
 	virtual dynamic.NamespaceableResourceInterface
+	fetched *fetchedObjects
+}
+
+// fetchedObjects keeps the last full read of each synced object: a resync then costs no read
+// while its resourceVersion is unchanged. Only synced objects are kept (what pods use).
+type fetchedObjects struct {
+	mu sync.Mutex
+	m  map[string]*unstructured.Unstructured
+}
+
+func newFetchedObjects() *fetchedObjects {
+	return &fetchedObjects{m: map[string]*unstructured.Unstructured{}}
+}
+
+// get is the kept object for m if it is still m's version.
+func (f *fetchedObjects) get(m metav1.Object) *unstructured.Unstructured {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.m[objectKey(m.GetNamespace(), m.GetName())]
+	if u == nil || u.GetResourceVersion() != m.GetResourceVersion() {
+		return nil
+	}
+	return u
+}
+
+func (f *fetchedObjects) put(u *unstructured.Unstructured) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m[objectKey(u.GetNamespace(), u.GetName())] = u
+}
+
+func (f *fetchedObjects) forget(ns, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, objectKey(ns, name))
+}
+
+// forgetDeleted drops what inf's objects no longer need once they are deleted.
+func (f *fetchedObjects) forgetDeleted(inf cache.SharedIndexInformer) {
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(o any) {
+		if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
+		}
+		if m, err := meta.Accessor(o); err == nil {
+			f.forget(m.GetNamespace(), m.GetName())
+		}
+	}})
 }
 
 func (k fetchingKind) toHostObject(ctx context.Context, virtual runtime.Object) (runtime.Object, bool, error) {
 	m := metaOf(virtual)
 	if !k.only.syncs(m) {
+		k.fetched.forget(m.GetNamespace(), m.GetName())
 		return nil, true, nil
 	}
-	full, err := k.virtual.Namespace(m.GetNamespace()).Get(ctx, m.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, true, nil // deleted since: the informer's delete follows
-	}
-	if err != nil {
-		return nil, false, err
+	full := k.fetched.get(m)
+	if full == nil {
+		var err error
+		full, err = k.virtual.Namespace(m.GetNamespace()).Get(ctx, m.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, true, nil // deleted since: the informer's delete follows
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		_, _ = stripManagedFields(full)
+		k.fetched.put(full)
 	}
 	return k.unstructuredKind.toHostObject(ctx, full)
 }
@@ -59,7 +116,22 @@ func metadataInformer(f metadatainformer.SharedInformerFactory, k metadataOnlyKi
 		if p, ok := o.(*metav1.PartialObjectMetadata); ok {
 			p.TypeMeta = metav1.TypeMeta{APIVersion: gvr.GroupVersion().String(), Kind: k.kind()}
 		}
-		return o, nil
+		return stripManagedFields(o)
 	})
 	return inf, err
+}
+
+// withoutManagedFields makes inf drop managedFields from what it caches: no reconcile reads
+// them, and they are often the larger part of an object's metadata. An update sent without
+// them keeps the server's. It must run before inf starts.
+func withoutManagedFields(inf cache.SharedIndexInformer) cache.SharedIndexInformer {
+	_ = inf.SetTransform(stripManagedFields)
+	return inf
+}
+
+func stripManagedFields(o any) (any, error) {
+	if m, err := meta.Accessor(o); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return o, nil
 }

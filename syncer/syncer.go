@@ -161,8 +161,8 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	hClusterInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
 	})
-	typed := informers.NewSharedInformerFactory(vcs, resync)
-	hostTyped := informers.NewSharedInformerFactoryWithOptions(hcs, resync, informers.WithNamespace(cfg.HostNamespace),
+	typed := informers.NewSharedInformerFactoryWithOptions(vcs, resync, informers.WithTransform(stripManagedFields))
+	hostTyped := informers.NewSharedInformerFactoryWithOptions(hcs, resync, informers.WithNamespace(cfg.HostNamespace), informers.WithTransform(stripManagedFields),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name }))
 	svcLister := typed.Core().V1().Services().Lister()
 
@@ -201,7 +201,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 	}
 	addresses := &endpointAddresses{policy: policy, facts: hostAddrs.facts}
 	refusals := newSyncErrors(vcs, log)
-	sliceInformer := vInf.ForResource(endpointSlices{}.gvr()).Informer()
+	sliceInformer := withoutManagedFields(vInf.ForResource(endpointSlices{}.gvr()).Informer())
 	if err := sliceInformer.AddIndexers(sliceAddressIndexers()); err != nil {
 		return nil, fmt.Errorf("syncer: endpoint slice indexes: %w", err)
 	}
@@ -269,17 +269,18 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 				return nil, fmt.Errorf("syncer: %s metadata informer: %w", gvr.Resource, err)
 			}
 			hinf := hInf.ForResource(gvr)
-			kind := fetchingKind{unstructuredKind: unstructuredKind{k}, only: only, virtual: vdyn.Resource(gvr)}
-			controllers[gvr.Resource] = newController(kind, tctx, tctx.HostNamespace, v, h, vinf, hinf.Informer(), recorder, log)
+			kind := fetchingKind{unstructuredKind: unstructuredKind{k}, only: only, virtual: vdyn.Resource(gvr), fetched: newFetchedObjects()}
+			kind.fetched.forgetDeleted(vinf)
+			controllers[gvr.Resource] = newController(kind, tctx, tctx.HostNamespace, v, h, vinf, withoutManagedFields(hinf.Informer()), recorder, log)
 			hosted[kindOf(gvr.Resource)] = hinf.Lister()
 			continue
 		}
 		if isClusterScoped(k) {
-			controllers[gvr.Resource] = newController(adapt(k), tctx, "", v, h, vInf.ForResource(gvr).Informer(), hClusterInf.ForResource(gvr).Informer(), recorder, log)
+			controllers[gvr.Resource] = newController(adapt(k), tctx, "", v, h, withoutManagedFields(vInf.ForResource(gvr).Informer()), withoutManagedFields(hClusterInf.ForResource(gvr).Informer()), recorder, log)
 			continue
 		}
 		hinf := hInf.ForResource(gvr)
-		controllers[gvr.Resource] = newController(adapt(k), tctx, tctx.HostNamespace, v, h, vInf.ForResource(gvr).Informer(), hinf.Informer(), recorder, log)
+		controllers[gvr.Resource] = newController(adapt(k), tctx, tctx.HostNamespace, v, h, withoutManagedFields(vInf.ForResource(gvr).Informer()), withoutManagedFields(hinf.Informer()), recorder, log)
 		hosted[kindOf(gvr.Resource)] = hinf.Lister()
 	}
 	// Pods are typed end to end: protobuf watches and writes, no conversions.
