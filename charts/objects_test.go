@@ -50,7 +50,7 @@ func TestDefaults(t *testing.T) {
 	if c.Name != "vkube" || c.Image != "ghcr.io/vkube/vkube:0.1.0-k8s-v1.34.2" || c.ImagePullPolicy != corev1.PullIfNotPresent {
 		t.Errorf("container %q image %q pull %q", c.Name, c.Image, c.ImagePullPolicy)
 	}
-	wantArgs := strings.Fields("start --name team-a --data-dir /data --config /etc/vkube/vkube.yaml --host-namespace $(POD_NAMESPACE) --in-cluster --bind-address 0.0.0.0 --advertise-address $(POD_IP) --port 8443 --health-address 0.0.0.0:8080 --dns-port 1053 --webhook-port 8444 --kubelet-port 10250 --log-format json --member-name $(POD_NAME) --peer team-a-0=team-a-0.team-a-headless.vkube-team-a.svc")
+	wantArgs := strings.Fields("start --name team-a --data-dir /data --config /etc/vkube/vkube.yaml --host-namespace $(POD_NAMESPACE) --in-cluster --bind-address 0.0.0.0 --advertise-address $(POD_IP) --helper-image ghcr.io/vkube/vkube:0.1.0-k8s-v1.34.2 --port 8443 --health-address 0.0.0.0:8080 --dns-port 1053 --webhook-port 8444 --kubelet-port 10250 --log-format json --member-name $(POD_NAME) --peer team-a-0=team-a-0.team-a-headless.vkube-team-a.svc")
 	if !slices.Equal(c.Args, wantArgs) || len(c.Command) != 0 {
 		t.Errorf("command %q args %q, want args %q", c.Command, c.Args, wantArgs)
 	}

@@ -306,8 +306,9 @@ type SyncToHost struct {
 	PodDisruptionBudgets   Toggle  `json:"podDisruptionBudgets,omitempty"`
 	// PodRewriteImages maps virtual image names to host ones.
 	PodRewriteImages map[string]string `json:"podRewriteImages,omitempty"`
-	// RewriteHostsImage is the image of any helper container vkube adds to synced pods (legacy
-	// syncer flag --override-hosts-container-image), so that it can come from a private registry.
+	// RewriteHostsImage is the vkube image of the init container vkube adds to synced pods with a
+	// subdomain, which writes their /etc/hosts with virtual names (a mirror in a private registry,
+	// say); the chart defaults it to its own image, and unset there is no helper.
 	RewriteHostsImage string `json:"rewriteHostsImage,omitempty"`
 }
 

@@ -125,6 +125,7 @@ func (s *Supervisor) serveAcrossClusters(ctx context.Context, pki *certs.PKI, vi
 	sc.HostPathVolumes = o.Config.Policies.HostAccess.HostPathVolumes
 	sc.HostQPS, sc.HostBurst = o.Config.Policies.HostAccess.APIRequests.QPS, o.Config.Policies.HostAccess.APIRequests.Burst
 	sc.PodWorkers, sc.OtherWorkers = o.Config.Sync.Workers.Pods, o.Config.Sync.Workers.Others
+	sc.HostsImage = o.Config.Sync.ToHost.RewriteHostsImage
 	return sc, nil
 }
 

@@ -79,7 +79,7 @@ func (r *pods) toHostObject(ctx context.Context, obj runtime.Object) (runtime.Ob
 	}
 	p := translate.Pod{Context: r.tctx, Token: token, APIHost: r.cfg.APIHost, APIPort: r.cfg.APIPort,
 		ServiceEnv: translate.ServiceEnv(svcs), DNS: r.dnsConfig(v.Namespace), KeepNodeName: keepNode,
-		PriorityClassName: hostPriorityClass(r.cfg, v.Spec.PriorityClassName)}
+		PriorityClassName: hostPriorityClass(r.cfg, v.Spec.PriorityClassName), HostsImage: r.cfg.HostsImage, ClusterDomain: r.cfg.ClusterDomain}
 	h, err := p.HostPod(v)
 	if err != nil {
 		return nil, false, err

@@ -3,9 +3,12 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"vkube.io/vkube/syncer/translate"
 )
 
 // statusBack is the virtual pod with the host pod's status, or nil when it has it already. The
@@ -16,6 +19,9 @@ func statusBack(h, v *corev1.Pod) *corev1.Pod {
 	status := h.Status.DeepCopy()
 	// qosClass is immutable, and the host's may differ (a host LimitRange adds resources).
 	status.QOSClass = v.Status.QOSClass
+	if !translate.NamesHostsHelper(&v.Spec) {
+		withoutHostsHelper(status)
+	}
 	status.Conditions = conditionsBack(h, v)
 	if equalJSON(status, v.Status) {
 		return nil
@@ -23,6 +29,21 @@ func statusBack(h, v *corev1.Pod) *corev1.Pod {
 	back := v.DeepCopy()
 	back.Status = *status
 	return back
+}
+
+// withoutHostsHelper drops what the host pod's /etc/hosts helper adds to its status: the virtual
+// pod has no such container (the API refuses a status naming one) and no such mount.
+func withoutHostsHelper(status *corev1.PodStatus) {
+	status.InitContainerStatuses = slices.DeleteFunc(status.InitContainerStatuses, func(s corev1.ContainerStatus) bool {
+		return s.Name == translate.HostsHelper
+	})
+	for _, statuses := range [][]corev1.ContainerStatus{status.InitContainerStatuses, status.ContainerStatuses, status.EphemeralContainerStatuses} {
+		for i := range statuses {
+			statuses[i].VolumeMounts = slices.DeleteFunc(statuses[i].VolumeMounts, func(m corev1.VolumeMountStatus) bool {
+				return m.Name == translate.HostsHelper
+			})
+		}
+	}
 }
 
 // kubeletConditions are the conditions the kubelet and the control plane own: a readiness gate

@@ -16,16 +16,8 @@ import (
 func (pods) forUpdateObject(desiredObj, liveObj runtime.Object) runtime.Object {
 	desired, u := desiredObj.(*corev1.Pod), liveObj.(*corev1.Pod).DeepCopy()
 	u.Labels, u.Annotations = desired.Labels, desired.Annotations
-	for i := range u.Spec.Containers {
-		if i < len(desired.Spec.Containers) {
-			u.Spec.Containers[i].Image = desired.Spec.Containers[i].Image
-		}
-	}
-	for i := range u.Spec.InitContainers {
-		if i < len(desired.Spec.InitContainers) {
-			u.Spec.InitContainers[i].Image = desired.Spec.InitContainers[i].Image
-		}
-	}
+	setImages(u.Spec.Containers, desired.Spec.Containers)
+	setImages(u.Spec.InitContainers, desired.Spec.InitContainers)
 	if d := desired.Spec.ActiveDeadlineSeconds; d != nil {
 		u.Spec.ActiveDeadlineSeconds = d
 	}
@@ -35,6 +27,20 @@ func (pods) forUpdateObject(desiredObj, liveObj runtime.Object) runtime.Object {
 		}
 	}
 	return u
+}
+
+// setImages gives each live container the image of the desired one of its name: by name, since a
+// host pod made before vkube added a helper init container has none in front.
+func setImages(live, desired []corev1.Container) {
+	images := make(map[string]string, len(desired))
+	for _, c := range desired {
+		images[c.Name] = c.Image
+	}
+	for i := range live {
+		if image, ok := images[live[i].Name]; ok {
+			live[i].Image = image
+		}
+	}
 }
 
 func hasToleration(ts []corev1.Toleration, t corev1.Toleration) bool {

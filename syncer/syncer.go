@@ -55,6 +55,9 @@ type Config struct {
 	// Services); ClusterDomain its domain.
 	DNSServer     string
 	ClusterDomain string
+	// HostsImage, when set, is the vkube image of the helper init container that writes the
+	// virtual names into the /etc/hosts of a pod with a subdomain (sync.toHost.rewriteHostsImage).
+	HostsImage string
 	// KubeletAddress/KubeletPort: vkube's kubelet endpoint, the fake nodes' address.
 	KubeletAddress string
 	KubeletPort    int

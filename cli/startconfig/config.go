@@ -64,6 +64,9 @@ func (f *Flags) Build(changed func(string) bool) (*config.Config, []string, erro
 	if f.Isolate {
 		cfg.Policies.Isolate()
 	}
+	if cfg.Sync.ToHost.RewriteHostsImage == "" {
+		cfg.Sync.ToHost.RewriteHostsImage = f.HelperImage
+	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err

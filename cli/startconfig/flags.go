@@ -17,6 +17,8 @@ type Flags struct {
 	TLSSANs                         []string
 	ServiceCIDR                     string
 	Isolate                         bool
+	// HelperImage is sync.toHost.rewriteHostsImage's default: the chart passes the image it runs.
+	HelperImage string
 }
 
 // AddDatastoreFlags adds -f/--config, --name, --host-namespace, --backend, --datastore-endpoint

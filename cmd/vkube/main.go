@@ -15,6 +15,7 @@ import (
 	"vkube.io/vkube/cmd/vkube/dropdbcmd"
 	"vkube.io/vkube/cmd/vkube/listcmd"
 	"vkube.io/vkube/cmd/vkube/pausecmd"
+	"vkube.io/vkube/cmd/vkube/rewritehostscmd"
 	"vkube.io/vkube/cmd/vkube/start"
 	"vkube.io/vkube/cmd/vkube/versioncmd"
 )
@@ -51,6 +52,7 @@ namespace of a host cluster.`,
 		start.NewCommand(os.Stdout, os.Stderr),
 		dropdbcmd.NewCommand(os.Stdout, os.Stderr),
 		versioncmd.NewCommand(os.Stdout),
+		rewritehostscmd.NewCommand(),
 	)
 	return root
 }

@@ -105,7 +105,7 @@ syncer:
 }
 
 func TestLegacySyncerArgs(t *testing.T) {
-	c, _ := loadLegacy(t, `
+	c, warnings := loadLegacy(t, `
 syncer:
   kubeConfigContextName: team-a
   extraArgs:
@@ -126,7 +126,9 @@ syncer:
 	want(t, "SANs", c.ControlPlane.Proxy.ExtraSANs, []string{"a.example.com", "b.example.com", "10.0.0.10"})
 	want(t, "server", c.Exporting.Server, "https://a.example.com")
 	want(t, "context", c.Exporting.Context, "team-a")
-	want(t, "hosts image", c.Sync.ToHost.RewriteHostsImage, "registry.example.com/alpine:3.13.1")
+	// vcluster's helper image is a shell; vkube's helper runs vkube.
+	want(t, "hosts image", c.Sync.ToHost.RewriteHostsImage, "")
+	wantWarning(t, warnings, "--override-hosts-container-image", "alpine:3.13.1", "ignored")
 	want(t, "ingresses", c.Sync.ToHost.Ingresses.On(true), false)
 	want(t, "networkpolicies", c.Sync.ToHost.NetworkPolicies.On(false), true)
 	want(t, "host storage classes", c.Sync.FromHost.StorageClasses.On(false), true)

@@ -57,7 +57,10 @@ func TestSeedValuesFiles(t *testing.T) {
 			want(t, "k3s extraArgs", len(c.ControlPlane.Distro.K3s.ExtraArgs), 0)
 			want(t, "k3s command", len(c.ControlPlane.Distro.K3s.Command), 0)
 			want(t, "SANs", c.ControlPlane.Proxy.ExtraSANs, []string{"tenant-1-vcluster.justinpolidori.it"})
-			want(t, "hosts image", c.Sync.ToHost.RewriteHostsImage, "our-registry.sh/alpine:3.13.1")
+			// The seed keeps vcluster's helper off Docker Hub: vkube's helper is the vkube image
+			// the chart already pulls, so the alpine image is not needed.
+			want(t, "hosts image", c.Sync.ToHost.RewriteHostsImage, "")
+			wantWarning(t, w, "--override-hosts-container-image", "our-registry.sh/alpine:3.13.1")
 			vc := c.ControlPlane.StatefulSet.Persistence.VolumeClaim
 			want(t, "persistence", vc.Enabled != nil && *vc.Enabled, true)
 			want(t, "size", vc.Size, "50Gi")

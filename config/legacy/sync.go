@@ -159,7 +159,8 @@ func (r *reader) convertSyncerArgs(c *config.Config, distro string) {
 		case "kube-config-context-name":
 			c.Exporting.Context = value
 		case "override-hosts-container-image":
-			c.Sync.ToHost.RewriteHostsImage = value
+			// vcluster's helper is a shell image (alpine); vkube's runs vkube itself.
+			r.warn("syncer.extraArgs --override-hosts-container-image names vcluster's shell helper (%s): ignored; vkube's helper is the vkube image (sync.toHost.rewriteHostsImage to mirror it)", value)
 		case "enforce-pod-security-standard":
 			c.Policies.PodSecurityStandard = value
 		case "sync":

@@ -26,6 +26,10 @@ type Pod struct {
 	// PriorityClassName, when set, is the host twin of the pod's virtual PriorityClass; without
 	// it the class is dropped, since the host may not have it.
 	PriorityClassName string
+	// HostsImage, when set, is the vkube image of the helper that puts the virtual names in the
+	// /etc/hosts of a pod with a subdomain; ClusterDomain is the virtual cluster's domain.
+	HostsImage    string
+	ClusterDomain string
 }
 
 // Annotations that carry virtual identity for downward-API fieldRefs, which would otherwise
@@ -102,6 +106,7 @@ func (p Pod) HostPod(v *corev1.Pod) (*corev1.Pod, error) {
 	for i := range spec.EphemeralContainers {
 		p.container((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), v, links)
 	}
+	p.rewriteHosts(spec, v)
 	h.Spec = *spec
 	p.Token.annotate(h)
 	return h, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,10 +38,7 @@ func requireImage(t *testing.T) {
 	t.Helper()
 	h := requireHost(t)
 	imageOnce.Do(func() {
-		tar := os.Getenv("VKUBE_IMAGE_TAR")
-		if tar == "" {
-			tar = filepath.Join(framework.RepoRoot(), "bin", "vkube-image.tar")
-		}
+		tar := imageTar()
 		if _, err := os.Stat(tar); err != nil {
 			imageErr = errors.New("no vkube image at " + tar + ": run make image")
 			return
@@ -52,6 +51,24 @@ func requireImage(t *testing.T) {
 		}
 		t.Skip(imageErr)
 	}
+}
+
+func imageTar() string {
+	if tar := os.Getenv("VKUBE_IMAGE_TAR"); tar != "" {
+		return tar
+	}
+	return filepath.Join(framework.RepoRoot(), "bin", "vkube-image.tar")
+}
+
+// vkubeImage is the reference of the vkube image, loaded into the host's containerd.
+func vkubeImage(t *testing.T) string {
+	t.Helper()
+	requireImage(t)
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(imageTar()) })
+	if err != nil || len(m) != 1 || len(m[0].RepoTags) != 1 {
+		t.Fatalf("the vkube image at %s has no single tag: %v", imageTar(), err)
+	}
+	return m[0].RepoTags[0]
 }
 
 // cli runs the vkube CLI against the host as a user would, with HOME in a temp dir so the

@@ -21,7 +21,7 @@ import (
 // Service's pod by hostname and subdomain, a pod's A record, an ExternalName's CNAME and a short
 // name through the search path.
 func TestPodDNS(t *testing.T) {
-	v, hc, hostNS := startOnHost(t, "dns")
+	v, hc, hostNS := startOnHostWith(t, "dns", "--helper-image", vkubeImage(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	vc := v.Client()
@@ -98,6 +98,15 @@ func TestPodDNS(t *testing.T) {
 		expect(inVirtual, "A", "peer-0.peers.default.svc.cluster.local", "NOERROR\nA "+peerPod.Status.PodIP)
 		expect(inVirtual, "A", strings.ReplaceAll(client.Status.PodIP, ".", "-")+".default.pod.cluster.local", "NOERROR\nA "+client.Status.PodIP)
 		expect(inVirtual, "A", "ext.default.svc.cluster.local", "NOERROR\nCNAME "+virtualName+".\nA "+web.Spec.ClusterIP)
+	}
+	// The pod's own names in its /etc/hosts are virtual (the kubelet wrote the host namespace's),
+	// and its hostname answers without DNS.
+	hosts, err := execIn(ctx, v, "default", peerPod.Name, "/hello", "cat", "/etc/hosts")
+	if err != nil || !strings.Contains(hosts, peerPod.Status.PodIP+"\tpeer-0.peers.default.svc.cluster.local\tpeer-0\n") || strings.Contains(hosts, hostNS) {
+		t.Errorf("/etc/hosts of a pod with a subdomain: %v\n%s", err, hosts)
+	}
+	if out, err := execIn(ctx, v, "default", peerPod.Name, "/hello", "lookup", "peer-0.peers.default.svc.cluster.local"); err != nil || !strings.Contains(out, peerPod.Status.PodIP) {
+		t.Errorf("the pod's own name: %q %v", out, err)
 	}
 	// A short name through the pod's search path, with the resolver every program uses.
 	poll(ctx, t, "web through the search path", func() bool {

@@ -50,7 +50,10 @@ func (h haCluster) syncerChecks(ctx context.Context, t *testing.T, via string, c
 		_, err := vc.CoreV1().Namespaces().Create(pctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		return err == nil || apierrors.IsAlreadyExists(err)
 	})
-	if _, err := vc.AppsV1().Deployments(ns).Create(pctx, helloDeployment("hello", 1), metav1.CreateOptions{}); err != nil {
+	d := helloDeployment("hello", 1)
+	// A subdomain gives the pod a line of its own in /etc/hosts, which the chart's helper rewrites.
+	d.Spec.Template.Spec.Subdomain = "hello"
+	if _, err := vc.AppsV1().Deployments(ns).Create(pctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("Deployment through %s: %v", via, err)
 	}
 	var pod corev1.Pod
@@ -65,6 +68,11 @@ func (h haCluster) syncerChecks(ctx context.Context, t *testing.T, via string, c
 	twin, err := h.hc.CoreV1().Pods(h.ns).Get(pctx, translate.HostName(pod.Name, ns, h.name), metav1.GetOptions{})
 	if err != nil || twin.Status.PodIP != pod.Status.PodIP {
 		t.Fatalf("through %s: host twin of pod %s: %v (virtual IP %s)", via, pod.Name, err, pod.Status.PodIP)
+	}
+
+	hostsLine := pod.Status.PodIP + "\t" + pod.Name + ".hello." + ns + ".svc.cluster.local\t" + pod.Name + "\n"
+	if hosts, err := execWith(pctx, cfg, ns, pod.Name, "/hello", "cat", "/etc/hosts"); err != nil || !strings.Contains(hosts, hostsLine) || strings.Contains(hosts, h.ns+".svc") {
+		t.Errorf("through %s: /etc/hosts of a pod with a subdomain lacks %q: %v\n%s", via, hostsLine, err, hosts)
 	}
 
 	svc, err := vc.CoreV1().Services(ns).Create(pctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hello"}, Spec: corev1.ServiceSpec{

@@ -100,6 +100,7 @@ The datastore DSN may contain a password: prefer VKUBE_DATASTORE_ENDPOINT or
 	fl.IntVar(&f.kubeletPort, "kubelet-port", 0, "port of the kubelet endpoint (logs, exec, port-forward) on the advertise address (default: a free port); in a pod, the NAME-kubelet Service's target")
 	fl.StringVar(&f.memberName, "member-name", "", "name of this replica in an HA virtual cluster (the pod name; default the virtual cluster's name)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "NAME=HOST of every replica of an HA virtual cluster on embedded etcd, this one included; repeatable")
+	fl.StringVar(&f.cfg.HelperImage, "helper-image", "", "vkube image of the helper init container that writes virtual names into the /etc/hosts of synced pods with a subdomain, unless the config's sync.toHost.rewriteHostsImage names one (the Helm chart passes its own image; unset: no helper)")
 	fl.BoolVar(&f.cfg.Isolate, "isolate", false, "isolation mode: a Pod Security Standard on virtual namespaces (baseline by default), and a ResourceQuota, LimitRange and NetworkPolicies in the host namespace")
 	_ = cmd.RegisterFlagCompletionFunc("distro", cobra.FixedCompletions([]string{"k8s", "eks", "k3s", "k0s"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
