@@ -35,7 +35,8 @@ import (
 // lost, the API answers again, the syncer resumes on another replica, and a pod created during
 // each failover ends up on the host. Before and after, a Service is created through each
 // replica's own API server and gets its host twin's ClusterIP, and the syncer suite runs through
-// the API Service and through each replica (syncerSuite); a host Service mapped in by
+// the API Service and through each replica (syncerSuite), and every DNS record (dnsRecords) and
+// projected token audience through the API Service; a host Service mapped in by
 // mapServices.fromHost still answers after the failovers moved the syncer. Last, every replica is killed at
 // once: the emptyDir members come back empty and the cluster stays down until the loss is
 // acknowledged. VKUBE_HA_KILLS sets the number of kills (make soak: 10).
@@ -68,6 +69,12 @@ func TestHAEmbeddedEtcd(t *testing.T) {
 	api := serviceConfig(ctx, t, c, hc, ns, name)
 	projectedTokenAudience(ctx, t, h.vc, func(ctx context.Context, pod string, cmd ...string) (string, error) {
 		return execWith(ctx, api, "default", pod, cmd...)
+	})
+	if _, err := h.vc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dns"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	newDNSRecords(ctx, t, h.vc, "dns").check(ctx, t, func(ctx context.Context, pod string, cmd ...string) (string, error) {
+		return execWith(ctx, api, "dns", pod, cmd...)
 	})
 	h.mappedHostService(ctx, t, c, "echo.kube-system")
 	h.failovers(ctx, t, kills)
