@@ -10,24 +10,31 @@ import (
 	"time"
 
 	"github.com/k3s-io/kine/pkg/drivers"
-	_ "github.com/k3s-io/kine/pkg/drivers/sqlite"
+	"github.com/k3s-io/kine/pkg/drivers/sqlite"
 	"github.com/k3s-io/kine/pkg/server"
 )
 
-// sqliteKine is a real kine backend on SQLite in a temporary directory.
-func sqliteKine(t *testing.T) server.Backend {
+// sqliteKine is a real kine backend on SQLite in a temporary directory, with its table read
+// directly (how vkube's SQLite backend checks a create).
+func sqliteKine(t *testing.T) (server.Backend, *createRows) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	_, b, err := drivers.New(ctx, &wg, &drivers.Config{Endpoint: "sqlite://" + filepath.Join(t.TempDir(), "state.db"), CompactBatchSize: 1000, PollBatchSize: 500, PollInterval: time.Second})
+	b, dialect, err := sqlite.NewVariant(ctx, &wg, "sqlite3", &drivers.Config{DataSourceName: filepath.Join(t.TempDir(), "state.db"), CompactBatchSize: 1000, PollBatchSize: 500, PollInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return b, &createRows{db: dialect.DB}
+}
+
+// checkers are the two ways a create is checked: kine's Get (PostgreSQL, MySQL) and the table
+// read directly (SQLite).
+func checkers(b server.Backend, rows *createRows) map[string]checkedCreates {
+	return map[string]checkedCreates{"kine's Get": {Backend: b}, "the table": {Backend: b, rows: rows}}
 }
 
 // lostCreate is kine's failure: a create reported as done at the current revision, with
@@ -40,19 +47,38 @@ func (b lostCreate) Create(ctx context.Context, _ string, _ []byte, _ int64) (in
 
 func TestCheckedCreatesRefusesACreateThatWasNotStored(t *testing.T) {
 	ctx := context.Background()
-	real := sqliteKine(t)
-	if _, err := (checkedCreates{real}).Create(ctx, "/registry/configmaps/default/kept", []byte("v"), 0); err != nil {
-		t.Fatalf("a stored create: %v", err)
+	real, rows := sqliteKine(t)
+	for name, checked := range checkers(real, rows) {
+		if _, err := checked.Create(ctx, "/registry/configmaps/default/kept-"+name, []byte("v"), 0); err != nil {
+			t.Fatalf("%s: a stored create: %v", name, err)
+		}
+		checked.Backend = lostCreate{real}
+		_, err := checked.Create(ctx, "/registry/configmaps/default/lost", []byte("v"), 0)
+		if err == nil || !strings.Contains(err.Error(), "was not stored") {
+			t.Fatalf("%s: a create that stored nothing: got %v, want an error", name, err)
+		}
 	}
-	_, err := (checkedCreates{lostCreate{real}}).Create(ctx, "/registry/configmaps/default/lost", []byte("v"), 0)
-	if err == nil || !strings.Contains(err.Error(), "was not stored") {
-		t.Fatalf("a create that stored nothing: got %v, want an error", err)
+}
+
+// A create of the key by another writer, answered as ours, is not ours: the value differs.
+func TestCheckedCreatesRefusesAnotherWritersCreate(t *testing.T) {
+	ctx := context.Background()
+	real, rows := sqliteKine(t)
+	key := "/registry/configmaps/default/contended"
+	rev, err := real.Create(ctx, key, []byte("theirs"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, checked := range checkers(createdAt{real, rev}, rows) {
+		if _, err := checked.Create(ctx, key, []byte("ours"), 0); err == nil || !strings.Contains(err.Error(), "was not stored") {
+			t.Errorf("%s: another writer's create answered as ours: got %v, want an error", name, err)
+		}
 	}
 }
 
 func TestCheckedCreatesAcceptsACreateDeletedSince(t *testing.T) {
 	ctx := context.Background()
-	real := sqliteKine(t)
+	real, rows := sqliteKine(t)
 	key := "/registry/configmaps/default/short-lived"
 	rev, err := real.Create(ctx, key, []byte("v"), 0)
 	if err != nil {
@@ -62,8 +88,10 @@ func TestCheckedCreatesAcceptsACreateDeletedSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Replay the check on a create whose object is already gone: the key as of rev has it.
-	if _, err := (checkedCreates{createdAt{real, rev}}).Create(ctx, key, []byte("v"), 0); err != nil {
-		t.Fatalf("a create deleted since: %v", err)
+	for name, checked := range checkers(createdAt{real, rev}, rows) {
+		if _, err := checked.Create(ctx, key, []byte("v"), 0); err != nil {
+			t.Fatalf("%s: a create deleted since: %v", name, err)
+		}
 	}
 }
 
@@ -78,8 +106,13 @@ func (b createdAt) Create(context.Context, string, []byte, int64) (int64, error)
 // A key created again after a delete goes through kine's second insert, which answers kine's
 // current revision rather than the insert's: with other writes going on, the two differ.
 func TestCheckedCreatesAcceptsARecreateUnderConcurrentWrites(t *testing.T) {
-	real := sqliteKine(t)
-	checked := checkedCreates{real}
+	real, rows := sqliteKine(t)
+	for name, checked := range checkers(real, rows) {
+		t.Run(name, func(t *testing.T) { recreateUnderConcurrentWrites(t, real, checked) })
+	}
+}
+
+func recreateUnderConcurrentWrites(t *testing.T, real server.Backend, checked checkedCreates) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
