@@ -101,8 +101,9 @@ func checkAccess(t *testing.T, r *rendered) map[hostside.Feature]bool {
 }
 
 // TestSourceNamespaceAccess: a mapServices.fromHost mapping out of another namespace gets a Role
-// there with exactly hostside.SourceNamespaceAccess, bound to vkube's ServiceAccount (in
-// vkube.yaml and legacy values); a mapping out of the release's own namespace needs none.
+// there with exactly hostside.SourceRules (list and watch of the mapped Services by name), bound
+// to vkube's ServiceAccount (in vkube.yaml and legacy values); a mapping out of the release's own
+// namespace needs none.
 func TestSourceNamespaceAccess(t *testing.T) {
 	for _, tc := range []struct{ values string }{
 		{"networking: {replicateServices: {fromHost: [{from: cert-manager/webhook, to: kube-system/webhook}, {from: cert-manager/other, to: default/other}, {from: " + testNamespace + "/own, to: default/own}]}}"},
@@ -111,14 +112,14 @@ func TestSourceNamespaceAccess(t *testing.T) {
 		r := mustRender(t, testName, testNamespace, valuesYAML(t, tc.values))
 		cfg, _ := r.config(t)
 		want := hostside.SourceNamespaces(cfg, testNamespace)
-		if len(want) != 1 || want[0] != "cert-manager" {
+		if len(want) != 1 || want[0].Namespace != "cert-manager" {
 			t.Fatalf("%s: source namespaces %v", tc.values, want)
 		}
 		if len(r.sourceRoles) != 1 || len(r.sourceRoleBindings) != 1 {
 			t.Fatalf("%s: %d Roles and %d RoleBindings outside %s, want one of each", tc.values, len(r.sourceRoles), len(r.sourceRoleBindings), testNamespace)
 		}
 		role, rb := r.sourceRoles[0], r.sourceRoleBindings[0]
-		rules, _ := hostside.Rules(map[hostside.Feature]bool{hostside.Always: true}, hostside.SourceNamespaceAccess)
+		rules := hostside.SourceRules(want[0])
 		if role.Namespace != "cert-manager" || !reflect.DeepEqual(role.Rules, rules) {
 			t.Errorf("%s: Role %s/%s rules\n%s\nwant\n%s", tc.values, role.Namespace, role.Name, yamlDoc(role.Rules), yamlDoc(rules))
 		}

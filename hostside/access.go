@@ -95,24 +95,48 @@ var Access = []AccessRule{
 }
 
 // SourceNamespaceAccess is what vkube's pod does in each other namespace a mapServices.fromHost
-// mapping reads a Service from: the chart gives it a Role there (templates/mapped-services.yaml),
-// rather than a ClusterRole to read every namespace's Services.
+// mapping reads a Service from: the chart gives it a Role there (templates/mapped-services.yaml)
+// for those Services only (SourceRules), rather than a ClusterRole to read every namespace's.
 var SourceNamespaceAccess = []AccessRule{
-	{Always, false, "", []string{"services"}, []string{"get"},
-		"syncer replicator mirrorIntoVirtual: the mapped host Service's ClusterIP and ports"},
+	{Always, false, "", []string{"services"}, watchOnly,
+		"syncer replicator: an informer on each mapped host Service (a metadata.name field selector, which RBAC's resourceNames admit)"},
 }
 
-// SourceNamespaces are the namespaces other than hostNS that c's mapServices.fromHost mappings
-// read Services from, in order and without repeats.
-func SourceNamespaces(c *config.Config, hostNS string) []string {
-	var out []string
+// SourceNamespace is a namespace other than the host namespace that mapServices.fromHost
+// mappings read Services from, and the names of those Services.
+type SourceNamespace struct {
+	Namespace string
+	Services  []string
+}
+
+// SourceNamespaces are c's source namespaces other than hostNS, in the order of the mappings,
+// each Service named once.
+func SourceNamespaces(c *config.Config, hostNS string) []SourceNamespace {
+	var out []SourceNamespace
 	for _, m := range c.Networking.ReplicateServices.FromHost {
-		ns, _, ok := strings.Cut(m.From, "/")
-		if ok && ns != "" && ns != hostNS && !slices.Contains(out, ns) {
-			out = append(out, ns)
+		ns, name, ok := strings.Cut(m.From, "/")
+		if !ok || ns == "" || ns == hostNS {
+			continue
+		}
+		i := slices.IndexFunc(out, func(s SourceNamespace) bool { return s.Namespace == ns })
+		if i < 0 {
+			out = append(out, SourceNamespace{Namespace: ns})
+			i = len(out) - 1
+		}
+		if !slices.Contains(out[i].Services, name) {
+			out[i].Services = append(out[i].Services, name)
 		}
 	}
 	return out
+}
+
+// SourceRules are the Role's rules in a source namespace: SourceNamespaceAccess on its Services.
+func SourceRules(s SourceNamespace) []rbacv1.PolicyRule {
+	rules, _ := Rules(map[Feature]bool{Always: true}, SourceNamespaceAccess)
+	for i := range rules {
+		rules[i].ResourceNames = append([]string(nil), s.Services...)
+	}
+	return rules
 }
 
 // Features are the features c turns on.

@@ -312,6 +312,18 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		DeleteFunc: func(o any) { used.enqueueRefs(o, controllers["configmaps"], controllers["secrets"]) },
 	})
 
+	var repl *replicator
+	if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {
+		repl, err = newReplicator(&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
+			vcluster: cfg.Name, hostNS: cfg.HostNamespace, addresses: addresses, errors: refusals, log: log}, replicatedObjects{
+			virtualServices: typed.Core().V1().Services().Informer(), virtualSlices: sliceInformer,
+			hostServices: hInf.ForResource(services{}.gvr()).Informer(), hostSlices: hInf.ForResource(endpointSlices{}.gvr()).Informer(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("syncer: mapped services: %w", err)
+		}
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Syncer{cancel: cancel, ready: make(chan struct{}), errc: make(chan error, 1), done: make(chan struct{})}
 	go func() {
@@ -371,9 +383,8 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			nodeInf.WaitForCacheSync(ctx.Done())
 			go rn.run(ctx)
 		}
-		if len(cfg.ReplicateFromHost)+len(cfg.ReplicateToHost) > 0 {
-			go (&replicator{virtual: vcs, host: hcs, fromHost: cfg.ReplicateFromHost, toHost: cfg.ReplicateToHost,
-				vcluster: cfg.Name, addresses: addresses, errors: refusals, log: log}).run(ctx)
+		if repl != nil {
+			go repl.run(ctx)
 		}
 		for resource, c := range controllers {
 			go c.run(ctx, cfg.workers(resource))

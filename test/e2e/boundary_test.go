@@ -10,6 +10,7 @@ import (
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -117,8 +118,9 @@ func TestHostRefusals(t *testing.T) {
 	}
 }
 
-// TestMapServices: seed 000's cert-manager mapping (fromHost) and seed 004 §4.2 (fromVirtual),
-// each with an HTTP request through the mapped Service.
+// TestMapServices: seed 000's cert-manager mapping (fromHost) and seed 004 §4.2 (fromVirtual, to
+// a bare name: the host namespace), each with an HTTP request through the mapped Service. The
+// mirrors follow their sources and come back when deleted, at once (informers, not a poll).
 func TestMapServices(t *testing.T) {
 	_, hc := requireHostClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -136,7 +138,7 @@ func TestMapServices(t *testing.T) {
       to: kube-system/echo
   fromVirtual:
     - from: default/hello
-      to: vc-maps/hello-mirror
+      to: hello-mirror
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +160,44 @@ func TestMapServices(t *testing.T) {
 		}
 		out, err = hostExec(ctx, t, infra, hostPods.Items[0].Name, "/hello", "get", "http://"+mirror.Spec.ClusterIP+"/")
 		return err == nil && strings.Contains(out, "200 OK")
+	})
+
+	// The tenant deletes the mirror of the host Service; the host admin adds a port to its source.
+	if err := vc.CoreV1().Services("kube-system").Delete(ctx, "echo", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := hc.CoreV1().Services(infra).Get(ctx, "echo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Spec.Ports = append(src.Spec.Ports, corev1.ServicePort{Name: "metrics", Port: 9090, TargetPort: intstr.FromInt(8080)})
+	src.Spec.Ports[0].Name = "http"
+	if _, err := hc.CoreV1().Services(infra).Update(ctx, src, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fast, fcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer fcancel()
+	poll(fast, t, "the mirror back with the source's new port", func() bool {
+		m, err := vc.CoreV1().Services("kube-system").Get(fast, "echo", metav1.GetOptions{})
+		return err == nil && m.Spec.ClusterIP == src.Spec.ClusterIP && len(m.Spec.Ports) == 2
+	})
+	// The tenant's Service loses its pods: the host mirror's endpoints follow.
+	if err := vc.AppsV1().Deployments("default").Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, time.Minute)
+	defer pcancel()
+	poll(pctx, t, "the host mirror's endpoints following the tenant's Service (no ready pod left)", func() bool {
+		list, err := hc.DiscoveryV1().EndpointSlices(hostNS).List(pctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=hello-mirror"})
+		if err != nil || len(list.Items) != 1 {
+			return false
+		}
+		for _, e := range list.Items[0].Endpoints {
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				return false
+			}
+		}
+		return true
 	})
 }
 

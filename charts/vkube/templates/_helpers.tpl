@@ -297,13 +297,17 @@ switches, else the legacy sync.<kind>.enabled. */ -}}
   "networkPolicies" (eq (include "vkube.setting" (list (dig "networkPolicies" "enabled" "" $toHost) (get $legacySync "networkpolicies"))) "true")
   "podDisruptionBudgets" (eq (include "vkube.setting" (list (dig "podDisruptionBudgets" "enabled" "" $toHost) (get $legacySync "poddisruptionbudgets"))) "true")) -}}
 
-{{- /* Namespaces other than the release's that mapServices.fromHost reads Services from
-(networking.replicateServices.fromHost, legacy mapServices.fromHost; hostside.SourceNamespaces). */ -}}
-{{- $sources := list -}}
+{{- /* Namespaces other than the release's that mapServices.fromHost reads Services from, with
+those Services' names (networking.replicateServices.fromHost, legacy mapServices.fromHost;
+hostside.SourceNamespaces). */ -}}
+{{- $sources := dict -}}
 {{- range $m := concat (dig "networking" "replicateServices" "fromHost" list $v) (dig "mapServices" "fromHost" list $v) -}}
 {{- $from := splitList "/" (toString (get $m "from")) -}}
-{{- if and (eq (len $from) 2) (first $from) (ne (first $from) $.Release.Namespace) (not (has (first $from) $sources)) -}}
-{{- $sources = append $sources (first $from) -}}
+{{- if and (eq (len $from) 2) (first $from) (ne (first $from) $.Release.Namespace) -}}
+{{- $names := get $sources (first $from) | default list -}}
+{{- if not (has (last $from) $names) -}}
+{{- $_ := set $sources (first $from) (append $names (last $from)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $_ := set $out "sourceNamespaces" $sources -}}
