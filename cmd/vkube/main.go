@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vkube.io/vkube/cli/connect"
+	"vkube.io/vkube/cmd/vkube/certscmd"
 	"vkube.io/vkube/cmd/vkube/connectcmd"
 	"vkube.io/vkube/cmd/vkube/createcmd"
 	"vkube.io/vkube/cmd/vkube/deletecmd"
@@ -51,6 +52,7 @@ namespace of a host cluster.`,
 		deletecmd.NewCommand(os.Stderr),
 		start.NewCommand(os.Stdout, os.Stderr),
 		dropdbcmd.NewCommand(os.Stdout, os.Stderr),
+		certscmd.NewCommand(os.Stdout),
 		versioncmd.NewCommand(os.Stdout),
 		rewritehostscmd.NewCommand(),
 	)

@@ -3,11 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
+	"vkube.io/vkube/certs"
 	"vkube.io/vkube/test/framework"
 )
 
@@ -225,6 +228,19 @@ func TestCreatePauseResumeDelete(t *testing.T) {
 	svc, err := hc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err == nil && svc.Spec.Ports[0].Port != 443 {
 		t.Errorf("API Service port %d, want 443", svc.Spec.Ports[0].Port)
+	}
+	// Issue 15: the certificates with their SANs, issuer and expiry.
+	var infos []certs.Info
+	if err := json.Unmarshal([]byte(c.must(ctx, "certs", "check", name, "-o", "json")), &infos); err != nil {
+		t.Fatalf("vkube certs check -o json: %v", err)
+	}
+	apiserverSAN := name + "." + ns + ".svc"
+	if i := slices.IndexFunc(infos, func(c certs.Info) bool { return c.File == certs.APIServerCert }); i < 0 || !slices.Contains(infos[i].DNSNames, apiserverSAN) ||
+		infos[i].CA || time.Until(infos[i].NotAfter) < 300*24*time.Hour || !infos[0].CA {
+		t.Errorf("vkube certs check: no fresh %s with SAN %s after the CAs: %+v", certs.APIServerCert, apiserverSAN, infos)
+	}
+	if table := c.must(ctx, "certs", "check", name); !strings.Contains(table, certs.APIServerCert) || !strings.Contains(table, apiserverSAN) {
+		t.Errorf("vkube certs check table:\n%s", table)
 	}
 
 	if out := c.must(ctx, "__complete", "pause", ""); !strings.Contains(out, name) {

@@ -3,12 +3,16 @@ package integration
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"vkube.io/vkube/certs"
 	"vkube.io/vkube/test/framework"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,6 +49,15 @@ func TestCertRenewal(t *testing.T) {
 	}
 	if !bytes.Equal(ca, framework.ReadFile(t, filepath.Join(v.DataDir, "pki", "ca.crt"))) {
 		t.Fatal("renewal replaced the CA")
+	}
+	// `vkube certs check` shows the renewed date.
+	out, err := exec.Command(vkubeBin, "certs", "check", "--data-dir", v.DataDir, "-o", "json").Output()
+	var infos []certs.Info
+	if err == nil {
+		err = json.Unmarshal(out, &infos)
+	}
+	if i := slices.IndexFunc(infos, func(c certs.Info) bool { return c.File == certs.APIServerCert }); err != nil || i < 0 || !infos[i].NotAfter.After(first) {
+		t.Errorf("vkube certs check --data-dir after renewal (serving certificate first expired %s): %v\n%s", first, err, out)
 	}
 	pollT(t, 30*time.Second, "the admin kubeconfig to be rewritten", func() bool {
 		b, _ := os.ReadFile(v.Kubeconfig())
