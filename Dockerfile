@@ -39,7 +39,7 @@ COPY --from=build /vkube-cache/kube/${KUBE_VERSION}/kube-apiserver \
                   /vkube-cache/kube/${KUBE_VERSION}/kube-controller-manager \
                   /vkube-cache/kube/${KUBE_VERSION}/kube-scheduler \
                   /usr/local/lib/vkube/kube/${KUBE_VERSION}/
-COPY --from=build /src/bin/vkube /usr/local/bin/vkube
+COPY --from=build /src/bin/vkube /src/bin/vkube-hosts /usr/local/bin/
 ENV PATH=/usr/local/bin:/usr/bin:/bin TMPDIR=/tmp
 WORKDIR /tmp
 USER 1000:1000

@@ -11,9 +11,10 @@ GO_TEST_FLAGS ?=
 
 .PHONY: build kube-binaries test-deps test test-unit test-integration bench run soak lint clean
 
-## build: the static vkube binary in ./bin/vkube
+## build: the static vkube binary and its pods' /etc/hosts helper (vkube-hosts) in ./bin
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/vkube ./cmd/vkube
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/vkube-hosts ./cmd/vkube-hosts
 
 ## kube-binaries: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl of KUBE_VERSION, cached outside the repo
 kube-binaries:
@@ -74,7 +75,7 @@ IMAGE_REPO ?= ghcr.io/vkube/vkube
 ## image: bin/vkube-image.tar, a docker-archive (docker load, ctr images import) of vkube and the KUBE_VERSION control plane, tagged IMAGE_REPO:VKUBE_VERSION-k8s-KUBE_VERSION; no Docker needed
 image: build
 	hack/kube-binaries.sh $(KUBE_VERSION) kube-apiserver kube-controller-manager kube-scheduler
-	go run ./hack/image --vkube bin/vkube --kube-version $(KUBE_VERSION) \
+	go run ./hack/image --vkube bin/vkube --hosts-helper bin/vkube-hosts --kube-version $(KUBE_VERSION) \
 		--tag $(IMAGE_REPO):$(VKUBE_VERSION)-k8s-$(KUBE_VERSION) --out bin/vkube-image.tar
 
 ## soak: the long HA run: 10 replica kills on the real host cluster

@@ -16,7 +16,6 @@ import (
 	"vkube.io/vkube/cmd/vkube/dropdbcmd"
 	"vkube.io/vkube/cmd/vkube/listcmd"
 	"vkube.io/vkube/cmd/vkube/pausecmd"
-	"vkube.io/vkube/cmd/vkube/rewritehostscmd"
 	"vkube.io/vkube/cmd/vkube/start"
 	"vkube.io/vkube/cmd/vkube/versioncmd"
 )
@@ -54,7 +53,6 @@ namespace of a host cluster.`,
 		dropdbcmd.NewCommand(os.Stdout, os.Stderr),
 		certscmd.NewCommand(os.Stdout),
 		versioncmd.NewCommand(os.Stdout),
-		rewritehostscmd.NewCommand(),
 	)
 	return root
 }

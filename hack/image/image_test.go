@@ -31,8 +31,9 @@ func fakeInputs(t *testing.T) (dir string, args []string) {
 		writeFile(t, filepath.Join(kube, c), c, 0o700)
 	}
 	writeFile(t, filepath.Join(dir, "vkube"), "vkube v1", 0o700)
+	writeFile(t, filepath.Join(dir, "vkube-hosts"), "vkube-hosts v1", 0o700)
 	writeFile(t, filepath.Join(dir, "ca.crt"), "-----BEGIN CERTIFICATE-----\n", 0o600)
-	return dir, []string{"--vkube", filepath.Join(dir, "vkube"), "--kube-dir", kube, "--kube-version", "v1.34.2",
+	return dir, []string{"--vkube", filepath.Join(dir, "vkube"), "--hosts-helper", filepath.Join(dir, "vkube-hosts"), "--kube-dir", kube, "--kube-version", "v1.34.2",
 		"--ca-certs", filepath.Join(dir, "ca.crt"), "--tag", testTag, "--out", filepath.Join(dir, "out", "image.tar")}
 }
 
@@ -135,7 +136,7 @@ func TestImage(t *testing.T) {
 		{"etc/", "etc/group", "etc/nsswitch.conf", "etc/passwd", "etc/ssl/", "etc/ssl/certs/", "etc/ssl/certs/ca-certificates.crt", "tmp/", "data/"},
 		{"usr/", "usr/local/", "usr/local/lib/", "usr/local/lib/vkube/", "usr/local/lib/vkube/kube/", "usr/local/lib/vkube/kube/v1.34.2/",
 			"usr/local/lib/vkube/kube/v1.34.2/kube-apiserver", "usr/local/lib/vkube/kube/v1.34.2/kube-controller-manager", "usr/local/lib/vkube/kube/v1.34.2/kube-scheduler"},
-		{"usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/vkube"},
+		{"usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/vkube", "usr/local/bin/vkube-hosts"},
 	}
 	if len(layers) != len(wantLayers) {
 		t.Fatalf("%d layers %q, want %d: system files, kube binaries, vkube", len(layers), layers, len(wantLayers))
@@ -148,6 +149,7 @@ func TestImage(t *testing.T) {
 
 	want := map[string]entry{
 		"usr/local/bin/vkube":                                      {tar.TypeReg, 0o755, 0, 0, "vkube v1"},
+		"usr/local/bin/vkube-hosts":                                {tar.TypeReg, 0o755, 0, 0, "vkube-hosts v1"},
 		"usr/local/lib/vkube/kube/v1.34.2/kube-apiserver":          {tar.TypeReg, 0o755, 0, 0, "kube-apiserver"},
 		"usr/local/lib/vkube/kube/v1.34.2/kube-controller-manager": {tar.TypeReg, 0o755, 0, 0, "kube-controller-manager"},
 		"usr/local/lib/vkube/kube/v1.34.2/kube-scheduler":          {tar.TypeReg, 0o755, 0, 0, "kube-scheduler"},

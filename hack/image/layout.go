@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"vkube.io/vkube/binaries"
+	"vkube.io/vkube/syncer/translate/hostsfile"
 )
 
 // rootfs holds /etc/passwd, /etc/group and /etc/nsswitch.conf; the Dockerfile copies the same files.
@@ -38,6 +39,7 @@ var kubeVersionRE = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+$`)
 // inputs are the build machine's files the image is made of.
 type inputs struct {
 	vkube       string
+	hostsHelper string
 	kubeDir     string
 	kubeVersion string
 	caCerts     string
@@ -67,8 +69,12 @@ func build(in inputs) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vkube layer: %w (build it with make build)", err)
 	}
+	helper, err := fromDisk(rel(hostsfile.HelperPath), 0o755, in.hostsHelper)
+	if err != nil {
+		return nil, fmt.Errorf("vkube layer: %w (build it with make build)", err)
+	}
 	var layers []v1.Layer
-	for _, files := range [][]file{system, kube, {vkube}} {
+	for _, files := range [][]file{system, kube, {vkube, helper}} {
 		l, err := newLayer(files)
 		if err != nil {
 			return nil, err

@@ -2,7 +2,7 @@
 // control-plane binaries of one version in a scratch image, written as a docker-archive tarball
 // (docker load, ctr images import). `make image` runs it; the Dockerfile builds the same image.
 //
-//	go run ./hack/image --vkube bin/vkube --kube-version v1.34.2 \
+//	go run ./hack/image --vkube bin/vkube --hosts-helper bin/vkube-hosts --kube-version v1.34.2 \
 //	    --tag ghcr.io/vkube/vkube:0.1.0-k8s-v1.34.2 --out bin/vkube-image.tar
 package main
 
@@ -33,6 +33,7 @@ func run(args []string, out io.Writer) error {
 	var in inputs
 	var ref, dest string
 	fl.StringVar(&in.vkube, "vkube", "bin/vkube", "the static vkube binary")
+	fl.StringVar(&in.hostsHelper, "hosts-helper", "bin/vkube-hosts", "the static vkube-hosts binary (synced pods' /etc/hosts helper)")
 	fl.StringVar(&in.kubeVersion, "kube-version", "", "Kubernetes version of the control-plane binaries, e.g. v1.34.2")
 	fl.StringVar(&in.kubeDir, "kube-dir", "", "directory holding kube-apiserver, kube-controller-manager and kube-scheduler (default: the hack/kube-binaries.sh cache of --kube-version)")
 	fl.StringVar(&in.caCerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "CA bundle copied into the image")
@@ -42,7 +43,7 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	if fl.NArg() > 0 || ref == "" || in.kubeVersion == "" {
-		return fmt.Errorf("usage: image --kube-version vX.Y.Z --tag REPO:TAG [--vkube FILE] [--kube-dir DIR] [--out FILE]")
+		return fmt.Errorf("usage: image --kube-version vX.Y.Z --tag REPO:TAG [--vkube FILE] [--hosts-helper FILE] [--kube-dir DIR] [--out FILE]")
 	}
 	tag, err := name.NewTag(ref, name.StrictValidation)
 	if err != nil {

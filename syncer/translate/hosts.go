@@ -1,29 +1,23 @@
 package translate
 
 import (
-	"bytes"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"vkube.io/vkube/syncer/translate/hostsfile"
 )
 
 // The host kubelet writes a pod's /etc/hosts with the host namespace and domain in the line of
 // a pod with a subdomain (`IP hostname.subdomain.HOSTNS.svc.DOMAIN hostname`). A helper init
-// container copies the file with the virtual name in that line into an emptyDir, which every
-// container mounts at /etc/hosts: the kubelet leaves a container that mounts /etc/hosts itself
-// alone (vcluster's rewrite-hosts does the same).
+// container (vkube-hosts, in the vkube image) copies the file with the virtual name in that line
+// into an emptyDir, which every container mounts at /etc/hosts: the kubelet leaves a container
+// that mounts /etc/hosts itself alone (vcluster's rewrite-hosts does the same).
 const (
 	// HostsHelper names the helper init container and its volume on the host pod.
 	HostsHelper = "vkube-hosts"
-	// RewriteHostsCommand is the (hidden) vkube command the helper runs.
-	RewriteHostsCommand = "rewrite-hosts"
-	etcHosts            = "/etc/hosts"
-	hostsDir            = "/vkube-hosts"
-	hostsFile           = "hosts"
-	// hostAliasesMark starts the kubelet's section of the pod's own hostAliases, which are the
-	// tenant's words and stay as they are.
-	hostAliasesMark = "# Entries added by HostAliases."
+	etcHosts    = "/etc/hosts"
+	hostsDir    = "/vkube-hosts"
+	hostsFile   = "hosts"
 )
 
 // needsHostsRewrite: only a pod with a subdomain gets a line naming its namespace, and a pod on
@@ -65,9 +59,10 @@ func (p Pod) rewriteHosts(spec *corev1.PodSpec, v *corev1.Pod) {
 	}
 	prefix := spec.Hostname + "." + spec.Subdomain + "."
 	helper := corev1.Container{
-		Name:  HostsHelper,
-		Image: p.HostsImage,
-		Args: []string{RewriteHostsCommand, "--from", prefix + p.HostNamespace + ".svc.",
+		Name:    HostsHelper,
+		Image:   p.HostsImage,
+		Command: []string{hostsfile.HelperPath},
+		Args: []string{"--from", prefix + p.HostNamespace + ".svc.",
 			"--to", prefix + v.Namespace + ".svc." + p.ClusterDomain, "--out", hostsDir + "/" + hostsFile},
 		Resources:                helperResources(v.Status.QOSClass),
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -106,30 +101,7 @@ func helperResources(qos corev1.PodQOSClass) corev1.ResourceRequirements {
 	if qos == corev1.PodQOSBestEffort {
 		return corev1.ResourceRequirements{}
 	}
-	r := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
+	// vkube-hosts takes a few milliseconds of CPU and under 8 MiB.
+	r := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m"), corev1.ResourceMemory: resource.MustParse("32Mi")}
 	return corev1.ResourceRequirements{Requests: r, Limits: r.DeepCopy()}
-}
-
-// RewriteHosts is the helper's work: hosts (the kubelet's file) with every name starting with
-// from in the kubelet's own lines replaced by to. The tenant's hostAliases are not touched.
-func RewriteHosts(hosts []byte, from, to string) []byte {
-	var out bytes.Buffer
-	aliases := false
-	for _, line := range strings.SplitAfter(string(hosts), "\n") {
-		if strings.HasPrefix(line, hostAliasesMark) {
-			aliases = true
-		}
-		if aliases || strings.HasPrefix(line, "#") {
-			out.WriteString(line)
-			continue
-		}
-		fields := strings.Split(line, "\t")
-		for i, f := range fields {
-			if i > 0 && strings.HasPrefix(f, from) {
-				fields[i] = to + f[len(strings.TrimRight(f, "\n")):]
-			}
-		}
-		out.WriteString(strings.Join(fields, "\t"))
-	}
-	return out.Bytes()
 }

@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"vkube.io/vkube/syncer/translate/hostsfile"
 )
 
 func subdomainPod() *corev1.Pod {
@@ -38,9 +40,10 @@ func TestHostPodRewritesHostsOfSubdomainPods(t *testing.T) {
 		t.Fatalf("init containers %v, want the helper then setup", s.InitContainers)
 	}
 	helper := s.InitContainers[0]
-	want := []string{RewriteHostsCommand, "--from", "web-0.web.host-ns.svc.", "--to", "web-0.web.team.svc.cluster.local", "--out", "/vkube-hosts/hosts"}
-	if helper.Image != "ghcr.io/vkube/vkube:1" || strings.Join(helper.Args, " ") != strings.Join(want, " ") || len(helper.Env) != 0 {
-		t.Errorf("helper %s %q env %v, want args %q and no env", helper.Image, helper.Args, helper.Env, want)
+	want := []string{"--from", "web-0.web.host-ns.svc.", "--to", "web-0.web.team.svc.cluster.local", "--out", "/vkube-hosts/hosts"}
+	if helper.Image != "ghcr.io/vkube/vkube:1" || len(helper.Command) != 1 || helper.Command[0] != hostsfile.HelperPath ||
+		strings.Join(helper.Args, " ") != strings.Join(want, " ") || len(helper.Env) != 0 {
+		t.Errorf("helper %s %q %q env %v, want %s %q and no env", helper.Image, helper.Command, helper.Args, helper.Env, hostsfile.HelperPath, want)
 	}
 	mountsHosts := func(c corev1.Container) bool {
 		for _, m := range c.VolumeMounts {
@@ -111,18 +114,5 @@ func TestHostsHelperKeepsQOSClass(t *testing.T) {
 				t.Errorf("%s pod's helper %s: request %s limit %s, want equal and set", qos, name, req.String(), lim.String())
 			}
 		}
-	}
-}
-
-func TestRewriteHosts(t *testing.T) {
-	kubelet := "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
-		"fe00::2\tip6-allrouters\n10.0.0.5\tweb-0.web.host-ns.svc.cluster.local\tweb-0\nfd00::5\tweb-0.web.host-ns.svc.cluster.local\tweb-0\n" +
-		"\n# Entries added by HostAliases.\n10.9.9.9\tweb-0.web.host-ns.svc.example\n"
-	got := string(RewriteHosts([]byte(kubelet), "web-0.web.host-ns.svc.", "web-0.web.team.svc.cluster.local"))
-	want := "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
-		"fe00::2\tip6-allrouters\n10.0.0.5\tweb-0.web.team.svc.cluster.local\tweb-0\nfd00::5\tweb-0.web.team.svc.cluster.local\tweb-0\n" +
-		"\n# Entries added by HostAliases.\n10.9.9.9\tweb-0.web.host-ns.svc.example\n"
-	if got != want {
-		t.Errorf("RewriteHosts:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -86,7 +87,11 @@ func newDNSRecords(ctx context.Context, t *testing.T, vc kubernetes.Interface, n
 			t.Fatal(err)
 		}
 	}
-	peer := helloPod("peer", func(s *corev1.PodSpec) { s.Hostname, s.Subdomain = "peer-0", "peers" })
+	peer := helloPod("peer", func(s *corev1.PodSpec) {
+		s.Hostname, s.Subdomain = "peer-0", "peers"
+		// Burstable: the /etc/hosts helper then runs within its own small limits.
+		s.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}
+	})
 	peer.Labels = map[string]string{"app": "peer"}
 	if _, err := vc.CoreV1().Pods(ns).Create(ctx, peer, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
