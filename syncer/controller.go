@@ -201,6 +201,9 @@ func (c *controller) reconcile(ctx context.Context, key string) error {
 		}
 		return c.deleteTwin(ctx, id, live)
 	}
+	if k, ok := c.res.(knowingUpToDate); ok && live != nil && c.tctx.Owned(metaOf(live)) && k.upToDate(virtual, live) {
+		return nil
+	}
 	desired, skip, err := c.res.toHostObject(ctx, virtual)
 	if errors.Is(err, errNotScheduled) || errors.Is(err, errSkipFinished) {
 		return err

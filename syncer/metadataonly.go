@@ -7,11 +7,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
+
+	"vkube.io/vkube/syncer/translate"
 )
 
 // metadataOnlyKind is a kind whose virtual objects are cached as metadata only: a tenant's
@@ -25,8 +26,8 @@ type metadataOnlyKind interface {
 	kind() string
 }
 
-// fetchingKind drives a metadataOnlyKind: the controller's virtual objects are
-// *metav1.PartialObjectMetadata.
+// fetchingKind drives a metadataOnlyKind: the controller's virtual objects, and its host twins,
+// are *metav1.PartialObjectMetadata.
 type fetchingKind struct {
 	unstructuredKind
 	only    metadataOnlyKind
@@ -34,32 +35,37 @@ type fetchingKind struct {
 	fetched *fetchedObjects
 }
 
-// fetchedObjects keeps the last full read of each synced object: a resync then costs no read
-// while its resourceVersion is unchanged. Only synced objects are kept (what pods use).
+// fetchedObjects remembers what the last full read of each synced object translated to: a
+// resync then costs neither a read nor a translation while the object's resourceVersion and
+// its twin's stamp are unchanged. Only the stamp is kept, not the object: keeping every synced
+// object would make vkube's memory the size of the data pods use.
 type fetchedObjects struct {
 	mu sync.Mutex
-	m  map[string]*unstructured.Unstructured
+	m  map[string]translated
+}
+
+// translated is one read: the object's resourceVersion, and the stamp of its translation ("" when
+// the kind skips the object, such as a service-account token Secret).
+type translated struct {
+	resourceVersion, stamp string
 }
 
 func newFetchedObjects() *fetchedObjects {
-	return &fetchedObjects{m: map[string]*unstructured.Unstructured{}}
+	return &fetchedObjects{m: map[string]translated{}}
 }
 
-// get is the kept object for m if it is still m's version.
-func (f *fetchedObjects) get(m metav1.Object) *unstructured.Unstructured {
+// get is what the last read of m translated to, if it read m's version.
+func (f *fetchedObjects) get(m metav1.Object) (translated, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u := f.m[objectKey(m.GetNamespace(), m.GetName())]
-	if u == nil || u.GetResourceVersion() != m.GetResourceVersion() {
-		return nil
-	}
-	return u
+	t, ok := f.m[objectKey(m.GetNamespace(), m.GetName())]
+	return t, ok && t.resourceVersion == m.GetResourceVersion()
 }
 
-func (f *fetchedObjects) put(u *unstructured.Unstructured) {
+func (f *fetchedObjects) put(ns, name string, t translated) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.m[objectKey(u.GetNamespace(), u.GetName())] = u
+	f.m[objectKey(ns, name)] = t
 }
 
 func (f *fetchedObjects) forget(ns, name string) {
@@ -80,26 +86,46 @@ func (f *fetchedObjects) forgetDeleted(inf cache.SharedIndexInformer) {
 	}})
 }
 
+// upToDate: live already holds what virtual translates to, as the last read of this version of
+// virtual found (the stamp covers the twin's identity annotations too).
+func (k fetchingKind) upToDate(virtual, live runtime.Object) bool {
+	m := metaOf(virtual)
+	if !k.only.syncs(m) {
+		return false
+	}
+	t, ok := k.fetched.get(m)
+	return ok && t.stamp != "" && t.stamp == metaOf(live).GetAnnotations()[translate.AnnotationTranslation]
+}
+
 func (k fetchingKind) toHostObject(ctx context.Context, virtual runtime.Object) (runtime.Object, bool, error) {
 	m := metaOf(virtual)
 	if !k.only.syncs(m) {
 		k.fetched.forget(m.GetNamespace(), m.GetName())
 		return nil, true, nil
 	}
-	full := k.fetched.get(m)
-	if full == nil {
-		var err error
-		full, err = k.virtual.Namespace(m.GetNamespace()).Get(ctx, m.GetName(), metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil, true, nil // deleted since: the informer's delete follows
-		}
-		if err != nil {
+	if t, ok := k.fetched.get(m); ok && t.stamp == "" {
+		return nil, true, nil // this version was read and is skipped
+	}
+	full, err := k.virtual.Namespace(m.GetNamespace()).Get(ctx, m.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, true, nil // deleted since: the informer's delete follows
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	desired, skip, err := k.unstructuredKind.toHostObject(ctx, full)
+	if err != nil {
+		return nil, false, err
+	}
+	t := translated{resourceVersion: full.GetResourceVersion()}
+	if desired != nil && !skip {
+		if err := translate.Stamp(desired); err != nil {
 			return nil, false, err
 		}
-		_, _ = stripManagedFields(full)
-		k.fetched.put(full)
+		t.stamp = metaOf(desired).GetAnnotations()[translate.AnnotationTranslation]
 	}
-	return k.unstructuredKind.toHostObject(ctx, full)
+	k.fetched.put(m.GetNamespace(), m.GetName(), t)
+	return desired, skip, nil
 }
 
 // fromHostObject: nothing comes back from the host for these kinds (no status).
@@ -107,18 +133,38 @@ func (fetchingKind) fromHostObject(context.Context, runtime.Object, runtime.Obje
 	return nil, nil
 }
 
-// metadataInformer is k's virtual informer from f, its objects typed with k's kind so that the
-// events the controller records name the real object.
+// metadataInformer is k's virtual informer from f, trimmed to identityOnly.
 func metadataInformer(f metadatainformer.SharedInformerFactory, k metadataOnlyKind) (cache.SharedIndexInformer, error) {
-	gvr := k.gvr()
-	inf := f.ForResource(gvr).Informer()
-	err := inf.SetTransform(func(o any) (any, error) {
+	inf := f.ForResource(k.gvr()).Informer()
+	return inf, inf.SetTransform(typedMetadata(k, identityOnly))
+}
+
+// identityOnly keeps what the controller reads of a virtual object's metadata: its identity,
+// versions and deletion. Labels and annotations matter only to the translation, which reads the
+// object in full, and kubectl's last-applied-configuration annotation is a copy of all of it.
+func identityOnly(p *metav1.PartialObjectMetadata) {
+	p.Labels, p.Annotations, p.OwnerReferences, p.ManagedFields = nil, nil, nil, nil
+}
+
+// hostMetadataInformer is the informer of k's twins from f (the host namespace's): their
+// metadata is all the controller compares (ownership, identity, the translation's stamp), and
+// their data, the tenant's, is not held a second time.
+func hostMetadataInformer(f metadatainformer.SharedInformerFactory, k metadataOnlyKind) (cache.SharedIndexInformer, error) {
+	inf := f.ForResource(k.gvr()).Informer()
+	return inf, inf.SetTransform(typedMetadata(k, func(p *metav1.PartialObjectMetadata) { p.ManagedFields = nil }))
+}
+
+// typedMetadata is a transform that gives metadata objects k's kind, so that the events the
+// controller records name the real object, and then trims them with trim.
+func typedMetadata(k metadataOnlyKind, trim func(*metav1.PartialObjectMetadata)) cache.TransformFunc {
+	tm := metav1.TypeMeta{APIVersion: k.gvr().GroupVersion().String(), Kind: k.kind()}
+	return func(o any) (any, error) {
 		if p, ok := o.(*metav1.PartialObjectMetadata); ok {
-			p.TypeMeta = metav1.TypeMeta{APIVersion: gvr.GroupVersion().String(), Kind: k.kind()}
+			p.TypeMeta = tm
+			trim(p)
 		}
-		return stripManagedFields(o)
-	})
-	return inf, err
+		return o, nil
+	}
 }
 
 // withoutManagedFields makes inf drop managedFields from what it caches: no reconcile reads

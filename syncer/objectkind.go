@@ -30,6 +30,13 @@ type updatingSubresources interface {
 	updateSubresources(ctx context.Context, desired, live runtime.Object) (runtime.Object, error)
 }
 
+// knowingUpToDate kinds tell from metadata alone that a live twin (owned by this virtual cluster)
+// already holds what the virtual object translates to, sparing the translation and whatever it
+// reads. Their fromHostObject must have nothing to bring back.
+type knowingUpToDate interface {
+	upToDate(virtual, live runtime.Object) bool
+}
+
 // finalizing kinds finish a virtual deletion themselves (pods stay Terminating until the host pod
 // is gone, since no kubelet will do it in the virtual cluster).
 type finalizing interface {

@@ -157,16 +157,18 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		return nil, fmt.Errorf("syncer: virtual metadata client: %w", err)
 	}
 	vMeta := metadatainformer.NewSharedInformerFactory(vmc, resync)
-	hInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, cfg.HostNamespace, func(o *metav1.ListOptions) {
-		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
-	})
+	ownedTwins := func(o *metav1.ListOptions) { o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name }
+	hInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, cfg.HostNamespace, ownedTwins)
+	hmc, err := metadata.NewForConfig(hcfg)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: host metadata client: %w", err)
+	}
+	hMeta := metadatainformer.NewFilteredSharedInformerFactory(hmc, resync, cfg.HostNamespace, ownedTwins)
 	// Cluster-scoped twins live in no namespace.
-	hClusterInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, metav1.NamespaceAll, func(o *metav1.ListOptions) {
-		o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name
-	})
+	hClusterInf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(hdyn, resync, metav1.NamespaceAll, ownedTwins)
 	typed := informers.NewSharedInformerFactoryWithOptions(vcs, resync, informers.WithTransform(stripManagedFields))
 	hostTyped := informers.NewSharedInformerFactoryWithOptions(hcs, resync, informers.WithNamespace(cfg.HostNamespace), informers.WithTransform(stripManagedFields),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = translate.LabelManagedBy + "=" + cfg.Name }))
+		informers.WithTweakListOptions(ownedTwins))
 	svcLister := typed.Core().V1().Services().Lister()
 
 	broadcaster := record.NewBroadcaster()
@@ -271,11 +273,14 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 			if err != nil {
 				return nil, fmt.Errorf("syncer: %s metadata informer: %w", gvr.Resource, err)
 			}
-			hinf := hInf.ForResource(gvr)
+			hinf, err := hostMetadataInformer(hMeta, only)
+			if err != nil {
+				return nil, fmt.Errorf("syncer: host %s metadata informer: %w", gvr.Resource, err)
+			}
 			kind := fetchingKind{unstructuredKind: unstructuredKind{k}, only: only, virtual: vdyn.Resource(gvr), fetched: newFetchedObjects()}
 			kind.fetched.forgetDeleted(vinf)
-			controllers[gvr.Resource] = newController(kind, tctx, tctx.HostNamespace, v, h, vinf, withoutManagedFields(hinf.Informer()), recorder, log)
-			hosted[kindOf(gvr.Resource)] = hinf.Lister()
+			c := newController(kind, tctx, tctx.HostNamespace, v, h, vinf, hinf, recorder, log)
+			controllers[gvr.Resource], hosted[kindOf(gvr.Resource)] = c, c.hLister
 			continue
 		}
 		if isClusterScoped(k) {
@@ -332,6 +337,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		vInf.Start(ctx.Done())
 		vMeta.Start(ctx.Done())
 		hInf.Start(ctx.Done())
+		hMeta.Start(ctx.Done())
 		hClusterInf.Start(ctx.Done())
 		typed.Start(ctx.Done())
 		hostTyped.Start(ctx.Done())
@@ -341,7 +347,7 @@ func Start(ctx context.Context, cfg Config) (*Syncer, error) {
 		hostEventInformers.Start(ctx.Done())
 		syncCtx, syncCancel := context.WithTimeout(ctx, cacheSyncTimeout)
 		var unsynced []string
-		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(syncCtx.Done()), vMeta.WaitForCacheSync(syncCtx.Done()), hInf.WaitForCacheSync(syncCtx.Done()), hClusterInf.WaitForCacheSync(syncCtx.Done())} {
+		for _, synced := range []map[schema.GroupVersionResource]bool{vInf.WaitForCacheSync(syncCtx.Done()), vMeta.WaitForCacheSync(syncCtx.Done()), hInf.WaitForCacheSync(syncCtx.Done()), hMeta.WaitForCacheSync(syncCtx.Done()), hClusterInf.WaitForCacheSync(syncCtx.Done())} {
 			for gvr, ok := range synced {
 				if !ok {
 					unsynced = append(unsynced, gvr.Resource)

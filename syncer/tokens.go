@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -39,7 +38,8 @@ type tokens struct {
 	host       kubernetes.Interface
 	ca         []byte
 	useSecrets bool
-	// hostSecrets is the informer cache of the host Secrets vkube owns (set once the controllers exist).
+	// hostSecrets is the informer cache of the host Secrets vkube owns, metadata only (set once
+	// the controllers exist).
 	hostSecrets cache.GenericLister
 	// renewLater reconciles a pod again when its tokens are due (set once the controllers exist).
 	renewLater func(key string, after time.Duration)
@@ -264,7 +264,7 @@ func (t *tokens) forget(ctx context.Context, pod *corev1.Pod, hostPod string) {
 	if err != nil {
 		return
 	}
-	secret := obj.(*unstructured.Unstructured)
+	secret := metaOf(obj)
 	if tokenOf(pod).Match(secret.GetAnnotations()) == translate.Foreign {
 		return
 	}

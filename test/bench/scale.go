@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,10 @@ type fleetResult struct {
 // runScale is issue 17's scale figure: the idle cost of one virtual cluster with 100 pods and
 // 500 ConfigMaps + 500 Secrets against 1000 pods and 5000 + 5000 (a tenth of each used by pods),
 // over an idle window that holds a resync of every informer (5 min); then 20 virtual clusters
-// syncing to one host, and the host requests they send at idle.
+// syncing to one host, and the host requests they send at idle. To iterate on one figure:
+// BENCH_SCALE_SIZES=large runs one size, BENCH_SCALE_CLUSTERS=0 skips the fleet, and
+// BENCH_SCALE_PROFILES=dir (with BENCH_VKUBE_ARGS=--profiling) keeps vkube's heap profiles
+// taken at the end of each idle window.
 func runScale(ctx context.Context, e *env) error {
 	res := &scaleResult{}
 	defer func() {
@@ -70,15 +74,22 @@ func runScale(ctx context.Context, e *env) error {
 	}
 	defer done()
 	idle := envDuration("BENCH_SCALE_IDLE", 330*time.Second)
+	sizes := envOr("BENCH_SCALE_SIZES", "small,large")
 	for _, sz := range []struct {
+		name string
 		into **scaleSample
 		size scaleSize
-	}{{&res.Small, scaleSize{100, 500, 100}}, {&res.Large, scaleSize{1000, 5000, 1000}}} {
+	}{{"small", &res.Small, scaleSize{100, 500, 100}}, {"large", &res.Large, scaleSize{1000, 5000, 1000}}} {
+		if !strings.Contains(sizes, sz.name) {
+			continue
+		}
 		if *sz.into, err = s.scaleOne(ctx, sz.size, idle); err != nil {
 			return fmt.Errorf("scale %d pods: %w", sz.size.Pods, err)
 		}
 	}
-	res.Fleet, err = s.fleet(ctx, envInt("BENCH_SCALE_CLUSTERS", 20), envDuration("BENCH_SCALE_FLEET_IDLE", 60*time.Second))
+	if n := envInt("BENCH_SCALE_CLUSTERS", 20); n > 0 {
+		res.Fleet, err = s.fleet(ctx, n, envDuration("BENCH_SCALE_FLEET_IDLE", 60*time.Second))
+	}
 	return err
 }
 
@@ -138,6 +149,9 @@ func (s *syncRun) scaleOne(ctx context.Context, sz scaleSize, idle time.Duration
 	r := &scaleSample{scaleSize: sz, IdleSeconds: time.Since(t0).Seconds(), RSSMiB: rssMiB(pid),
 		CPUSecondsPerMin: (ownCPUSeconds(pid) - cpu0) / mins, TreeCPUSecondsPerMin: (cpuSeconds(pid) - tree0) / mins}
 	progress("scale: %d pods idle: vkube %.2f CPU-s/min (with its children %.2f), RSS %.0f MiB", sz.Pods, r.CPUSecondsPerMin, r.TreeCPUSecondsPerMin, r.RSSMiB)
+	if dir := os.Getenv("BENCH_SCALE_PROFILES"); dir != "" {
+		c.v.saveProfiles(ctx, filepath.Join(dir, strconv.Itoa(sz.Pods)))
+	}
 	return r, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -115,4 +116,36 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// saveProfiles keeps the supervisor's heap profile (served with --profiling) in dir as heap.pb.gz,
+// after a GC so that it counts live objects only. A failure is only reported: profiles are an aid.
+func (v *vkubeCluster) saveProfiles(ctx context.Context, dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		progress("profiles: %v", err)
+		return
+	}
+	c := http.Client{Timeout: time.Minute}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+v.health+"/debug/pprof/heap?gc=1", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		progress("profiles: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		progress("profiles: heap: %s (is vkube started with --profiling?)", resp.Status)
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, "heap.pb.gz"))
+	if err != nil {
+		progress("profiles: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		progress("profiles: heap: %v", err)
+		return
+	}
+	progress("profiles: %s", f.Name())
 }

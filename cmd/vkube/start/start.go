@@ -133,6 +133,7 @@ func run(ctx context.Context, f *flags, cmd *cobra.Command, errOut io.Writer) er
 	if len(peers) == 0 && cfg.Replicas() > 1 && cfg.ControlPlane.BackingStore.Etcd.Embedded.Enabled {
 		return fmt.Errorf("%d replicas on embedded etcd: give every replica with --peer NAME=HOST (the Helm chart does)", cfg.Replicas())
 	}
+	tuneGC()
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	s, err := supervisor.Start(ctx, supervisor.Options{
